@@ -1,0 +1,415 @@
+//! Reference interpreter: evaluates a function one row at a time, in f64 arithmetic rounded to
+//! each node's precision after every op. It defines what the IR means; codegen and passes are
+//! tested against it and against the fixtures made by Keras and scikit-learn.
+
+use crate::func::Function;
+use crate::op::{BinaryOp, Distribution, Op, PowerMethod, UnaryOp};
+use crate::special::{normal_cdf, normal_ppf};
+
+/// scikit-learn's `BOUNDS_THRESHOLD` in QuantileTransformer.
+pub const BOUNDS_THRESHOLD: f64 = 1e-7;
+
+/// The normal output is clipped to `ppf(1e-7 - eps)` and `ppf(1 - (1e-7 - eps))`, as sklearn does,
+/// so that the inverse transform stays consistent.
+pub fn quantile_normal_clip() -> (f64, f64) {
+    let t = BOUNDS_THRESHOLD - f64::EPSILON;
+    (normal_ppf(t), normal_ppf(1.0 - t))
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+impl UnaryOp {
+    /// The scalar meaning of the op.
+    pub fn eval(&self, x: f64) -> f64 {
+        use UnaryOp::*;
+        match self {
+            Identity => x,
+            Relu {
+                max_value,
+                negative_slope,
+                threshold,
+            } => {
+                let mut pos = if *threshold != 0.0 {
+                    if x > *threshold {
+                        x
+                    } else {
+                        0.0
+                    }
+                } else {
+                    x.max(0.0)
+                };
+                if let Some(m) = max_value {
+                    pos = pos.clamp(0.0, *m);
+                }
+                if *negative_slope != 0.0 {
+                    pos - negative_slope * (threshold - x).max(0.0)
+                } else {
+                    pos
+                }
+            }
+            Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha * x.exp_m1()
+                }
+            }
+            Selu => {
+                const ALPHA: f64 = 1.673_263_242_354_377_3;
+                const SCALE: f64 = 1.050_700_987_355_480_5;
+                if x > 0.0 {
+                    SCALE * x
+                } else {
+                    SCALE * ALPHA * x.exp_m1()
+                }
+            }
+            Sigmoid => sigmoid(x),
+            HardSigmoid => ((x + 3.0).clamp(0.0, 6.0)) / 6.0,
+            HardSilu => x * ((x + 3.0).clamp(0.0, 6.0)) / 6.0,
+            Tanh => x.tanh(),
+            Softplus => softplus(x),
+            Softsign => x / (1.0 + x.abs()),
+            Silu => x * sigmoid(x),
+            Gelu => 0.5 * x * (1.0 + libm::erf(x * std::f64::consts::FRAC_1_SQRT_2)),
+            GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+            }
+            Exp => x.exp(),
+            Mish => x * softplus(x).tanh(),
+            Log => x.ln(),
+            Log1p => x.ln_1p(),
+            Expm1 => x.exp_m1(),
+            Log2 => x.log2(),
+            Log10 => x.log10(),
+            Exp2 => x.exp2(),
+            Sqrt => x.sqrt(),
+            Cbrt => x.cbrt(),
+            Square => x * x,
+            Abs => x.abs(),
+            Neg => -x,
+            Reciprocal => 1.0 / x,
+            Sin => x.sin(),
+            Cos => x.cos(),
+            Tan => x.tan(),
+            Arcsin => x.asin(),
+            Arccos => x.acos(),
+            Arctan => x.atan(),
+            Sinh => x.sinh(),
+            Cosh => x.cosh(),
+            Arcsinh => x.asinh(),
+            Arccosh => x.acosh(),
+            Arctanh => x.atanh(),
+            NormalCdf => normal_cdf(x),
+            NormalPpf => normal_ppf(x),
+        }
+    }
+}
+
+impl BinaryOp {
+    pub fn eval(self, a: f64, b: f64) -> f64 {
+        match self {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            // NaN propagates, as in numpy.maximum / tf.maximum.
+            BinaryOp::Max => {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            }
+            BinaryOp::Min => {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.min(b)
+                }
+            }
+        }
+    }
+}
+
+/// `numpy.interp(x, xp, fp)` for increasing `xp` (ties allowed), bit for bit: the interval is
+/// the `j` with `xp[j] <= x < xp[j+1]`, so a tie run resolves to its last entry.
+pub fn np_interp(x: f64, xp: &[f64], fp: &[f64]) -> f64 {
+    let n = xp.len();
+    if x.is_nan() {
+        return x;
+    }
+    if x < xp[0] {
+        return fp[0];
+    }
+    if x > xp[n - 1] {
+        return fp[n - 1];
+    }
+    if x == xp[n - 1] {
+        return fp[n - 1];
+    }
+    // Largest j with xp[j] <= x (j < n-1 here since x < xp[n-1]).
+    let j = xp.partition_point(|&v| v <= x) - 1;
+    if xp[j] == x {
+        return fp[j];
+    }
+    let slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]);
+    let mut y = slope * (x - xp[j]) + fp[j];
+    if y.is_nan() {
+        y = slope * (x - xp[j + 1]) + fp[j + 1];
+        if y.is_nan() && fp[j] == fp[j + 1] {
+            y = fp[j];
+        }
+    }
+    y
+}
+
+/// scikit-learn's `QuantileTransformer._transform_col` for one value.
+pub fn quantile_value(
+    x: f64,
+    quantiles: &[f64],
+    references: &[f64],
+    distribution: Distribution,
+    inverse: bool,
+) -> f64 {
+    let n = quantiles.len();
+    if !inverse {
+        let (lo, hi) = (quantiles[0], quantiles[n - 1]);
+        let (below, above) = match distribution {
+            Distribution::Normal => (x - BOUNDS_THRESHOLD < lo, x + BOUNDS_THRESHOLD > hi),
+            Distribution::Uniform => (x == lo, x == hi),
+        };
+        let mut y = if x.is_nan() {
+            x
+        } else {
+            let up = np_interp(x, quantiles, references);
+            let neg_q: Vec<f64> = quantiles.iter().rev().map(|v| -v).collect();
+            let neg_r: Vec<f64> = references.iter().rev().map(|v| -v).collect();
+            let down = np_interp(-x, &neg_q, &neg_r);
+            0.5 * (up - down)
+        };
+        if above {
+            y = 1.0;
+        }
+        if below {
+            y = 0.0;
+        }
+        match distribution {
+            Distribution::Normal => {
+                let (cmin, cmax) = quantile_normal_clip();
+                let z = normal_ppf(y);
+                if z.is_nan() {
+                    z
+                } else {
+                    z.clamp(cmin, cmax)
+                }
+            }
+            Distribution::Uniform => y,
+        }
+    } else {
+        let u = match distribution {
+            Distribution::Normal => normal_cdf(x),
+            Distribution::Uniform => x,
+        };
+        let (below, above) = match distribution {
+            Distribution::Normal => (u - BOUNDS_THRESHOLD < 0.0, u + BOUNDS_THRESHOLD > 1.0),
+            Distribution::Uniform => (u == 0.0, u == 1.0),
+        };
+        let mut y = np_interp(u, references, quantiles);
+        if above {
+            y = quantiles[n - 1];
+        }
+        if below {
+            y = quantiles[0];
+        }
+        y
+    }
+}
+
+/// PowerTransformer's per-column transform, as scikit-learn (and scipy's boxcox) compute it.
+pub fn power_value(x: f64, lambda: f64, method: PowerMethod, inverse: bool) -> f64 {
+    let eps = f64::EPSILON;
+    match (method, inverse) {
+        (PowerMethod::YeoJohnson, false) => {
+            if x >= 0.0 {
+                if lambda.abs() < eps {
+                    x.ln_1p()
+                } else {
+                    ((x + 1.0).powf(lambda) - 1.0) / lambda
+                }
+            } else if (lambda - 2.0).abs() > eps {
+                -((-x + 1.0).powf(2.0 - lambda) - 1.0) / (2.0 - lambda)
+            } else {
+                -(-x).ln_1p()
+            }
+        }
+        (PowerMethod::YeoJohnson, true) => {
+            if x >= 0.0 {
+                if lambda.abs() < eps {
+                    x.exp() - 1.0
+                } else {
+                    (x * lambda + 1.0).powf(1.0 / lambda) - 1.0
+                }
+            } else if (lambda - 2.0).abs() > eps {
+                1.0 - (-(2.0 - lambda) * x + 1.0).powf(1.0 / (2.0 - lambda))
+            } else {
+                1.0 - (-x).exp()
+            }
+        }
+        (PowerMethod::BoxCox, false) => {
+            if lambda == 0.0 {
+                x.ln()
+            } else {
+                (lambda * x.ln()).exp_m1() / lambda
+            }
+        }
+        (PowerMethod::BoxCox, true) => {
+            if lambda == 0.0 {
+                x.exp()
+            } else {
+                ((lambda * x).ln_1p() / lambda).exp()
+            }
+        }
+    }
+}
+
+/// Evaluates `f` on one row. `inputs[i]` is parameter `i`. Returns the result as f64 values
+/// (already rounded to the result's precision).
+pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
+    if inputs.len() != f.params.len() {
+        return Err(format!(
+            "`{}` takes {} inputs, got {}",
+            f.name,
+            f.params.len(),
+            inputs.len()
+        ));
+    }
+    let mut values: Vec<Vec<f64>> = Vec::with_capacity(f.nodes.len());
+    for node in &f.nodes {
+        let arg = |k: usize| -> &[f64] { &values[node.args[k].index()] };
+        let dt = node.ty.dtype;
+        let out: Vec<f64> = match &node.op {
+            Op::Param { index } => {
+                let x = inputs[*index];
+                if x.len() != f.params[*index].len {
+                    return Err(format!(
+                        "input {index} has {} values, expected {}",
+                        x.len(),
+                        f.params[*index].len
+                    ));
+                }
+                x.iter().map(|&v| v as f64).collect()
+            }
+            Op::Cast { .. } => arg(0).to_vec(),
+            Op::Dense {
+                units,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let x = arg(0);
+                (0..*units)
+                    .map(|j| {
+                        let mut acc = bias.as_ref().map_or(0.0, |b| dt.round(b[j]));
+                        for (i, xi) in x.iter().enumerate() {
+                            acc += xi * dt.round(kernel[i * units + j]);
+                        }
+                        activation.eval(dt.round(acc))
+                    })
+                    .collect()
+            }
+            Op::Unary(u) => arg(0).iter().map(|&x| u.eval(x)).collect(),
+            Op::Binary(b) => arg(0)
+                .iter()
+                .zip(arg(1))
+                .map(|(&x, &y)| b.eval(x, y))
+                .collect(),
+            Op::Affine { scale, shift } => arg(0)
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| x * dt.round(scale[i]) + dt.round(shift[i]))
+                .collect(),
+            Op::Concat => node
+                .args
+                .iter()
+                .flat_map(|a| values[a.index()].iter().copied())
+                .collect(),
+            Op::Gather { indices } => indices.iter().map(|&i| arg(0)[i]).collect(),
+            Op::Softmax | Op::LogSoftmax => {
+                let x = arg(0);
+                let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = x.iter().map(|&v| (v - m).exp()).sum();
+                if matches!(node.op, Op::Softmax) {
+                    x.iter().map(|&v| (v - m).exp() / sum).collect()
+                } else {
+                    x.iter().map(|&v| v - m - sum.ln()).collect()
+                }
+            }
+            Op::PRelu { alpha } => arg(0)
+                .iter()
+                .zip(alpha)
+                .map(|(&x, &a)| if x >= 0.0 { x } else { dt.round(a) * x })
+                .collect(),
+            Op::Clip { lo, hi } => arg(0)
+                .iter()
+                .map(|&x| if x.is_nan() { x } else { x.clamp(*lo, *hi) })
+                .collect(),
+            Op::Quantile {
+                distribution,
+                inverse,
+                references,
+                columns,
+            } => arg(0)
+                .iter()
+                .zip(columns)
+                .map(|(&x, c)| quantile_value(x, &c.quantiles, references, *distribution, *inverse))
+                .collect(),
+            Op::Power {
+                method,
+                inverse,
+                lambdas,
+            } => arg(0)
+                .iter()
+                .zip(lambdas)
+                .map(|(&x, &l)| power_value(x, l, *method, *inverse))
+                .collect(),
+        };
+        values.push(out.into_iter().map(|v| dt.round(v)).collect());
+    }
+    let r = f.result.ok_or("function has no result")?;
+    Ok(values[r.index()].clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interp_matches_numpy_on_ties() {
+        let xp = [0.0, 1.0, 1.0, 1.0, 2.0];
+        let fp = [0.0, 0.25, 0.5, 0.75, 1.0];
+        // numpy.interp(1.0, xp, fp) == 0.75 (last of the tie run)
+        assert_eq!(np_interp(1.0, &xp, &fp), 0.75);
+        assert_eq!(np_interp(1.5, &xp, &fp), 0.875);
+        assert_eq!(np_interp(-1.0, &xp, &fp), 0.0);
+        assert_eq!(np_interp(3.0, &xp, &fp), 1.0);
+    }
+
+    #[test]
+    fn quantile_tie_maps_to_middle_of_plateau() {
+        let q = [0.0, 1.0, 1.0, 1.0, 2.0];
+        let r = [0.0, 0.25, 0.5, 0.75, 1.0];
+        let y = quantile_value(1.0, &q, &r, Distribution::Uniform, false);
+        assert_eq!(y, 0.5);
+    }
+}
