@@ -124,7 +124,8 @@ impl Function {
 
     /// The result value; a function without one is rejected by the verifier.
     pub fn result_value(&self) -> ValueId {
-        self.result.expect("function has a result (checked by verify)")
+        self.result
+            .expect("function has a result (checked by verify)")
     }
 
     pub fn result_type(&self) -> Option<Type> {

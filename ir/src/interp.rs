@@ -339,6 +339,11 @@ pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
                 .enumerate()
                 .map(|(i, &x)| x * dt.round(scale[i]) + dt.round(shift[i]))
                 .collect(),
+            Op::Standardize { mean, scale } => arg(0)
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| (x - dt.round(mean[i])) / dt.round(scale[i]))
+                .collect(),
             Op::Concat => node
                 .args
                 .iter()

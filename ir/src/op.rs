@@ -152,9 +152,13 @@ pub struct QuantileColumn {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// Parameter `index` of the function (always f32, the ABI's type).
-    Param { index: usize },
+    Param {
+        index: usize,
+    },
     /// Precision change.
-    Cast { to: DType },
+    Cast {
+        to: DType,
+    },
     /// `activation(x · kernel + bias)`; `kernel` is `inputs × units`, row-major (Keras' layout).
     Dense {
         units: usize,
@@ -165,17 +169,34 @@ pub enum Op {
     Unary(UnaryOp),
     Binary(BinaryOp),
     /// `x * scale + shift`, per column: every linear scaler and BatchNormalization.
-    Affine { scale: Vec<f64>, shift: Vec<f64> },
+    Affine {
+        scale: Vec<f64>,
+        shift: Vec<f64>,
+    },
+    /// `(x - mean) / scale`, per column, computed exactly so (not folded into an affine map):
+    /// scikit-learn's scalers round this way, and a QuantileTransformer after them must see the
+    /// very same values to find its ties.
+    Standardize {
+        mean: Vec<f64>,
+        scale: Vec<f64>,
+    },
     /// Concatenation of all arguments, in order.
     Concat,
     /// `y[i] = x[indices[i]]`: column selection and reordering.
-    Gather { indices: Vec<usize> },
+    Gather {
+        indices: Vec<usize>,
+    },
     Softmax,
     LogSoftmax,
     /// Parametric ReLU with one slope per column.
-    PRelu { alpha: Vec<f64> },
+    PRelu {
+        alpha: Vec<f64>,
+    },
     /// Clamp to `[lo, hi]` (MinMaxScaler with `clip=True`).
-    Clip { lo: f64, hi: f64 },
+    Clip {
+        lo: f64,
+        hi: f64,
+    },
     /// QuantileTransformer on every column of its argument, forward or inverse, in f64.
     Quantile {
         distribution: Distribution,
@@ -201,6 +222,7 @@ impl Op {
             Op::Unary(_) => "unary",
             Op::Binary(b) => b.name(),
             Op::Affine { .. } => "affine",
+            Op::Standardize { .. } => "standardize",
             Op::Concat => "concat",
             Op::Gather { .. } => "gather",
             Op::Softmax => "softmax",
@@ -217,6 +239,7 @@ impl Op {
         match self {
             Op::Dense { kernel, bias, .. } => kernel.len() + bias.as_ref().map_or(0, Vec::len),
             Op::Affine { scale, shift } => scale.len() + shift.len(),
+            Op::Standardize { mean, scale } => mean.len() + scale.len(),
             Op::Gather { indices } => indices.len(),
             Op::PRelu { alpha } => alpha.len(),
             Op::Quantile {
@@ -287,7 +310,11 @@ impl Op {
             Op::Binary(b) => match args {
                 [x, y] if x == y => Ok(*x),
                 [x, y] => err(format!("{}: operands differ: {x} and {y}", b.name())),
-                _ => err(format!("{} takes 2 arguments, got {}", b.name(), args.len())),
+                _ => err(format!(
+                    "{} takes 2 arguments, got {}",
+                    b.name(),
+                    args.len()
+                )),
             },
             Op::Affine { scale, shift } => {
                 if scale.len() != shift.len() {
@@ -299,8 +326,20 @@ impl Op {
                 }
                 per_column("scale", scale.len())
             }
+            Op::Standardize { mean, scale } => {
+                if mean.len() != scale.len() {
+                    return err(format!(
+                        "standardize: {} means but {} scales",
+                        mean.len(),
+                        scale.len()
+                    ));
+                }
+                per_column("mean", mean.len())
+            }
             Op::Concat => {
-                let first = args.first().ok_or_else(|| OpError("concat of nothing".into()))?;
+                let first = args
+                    .first()
+                    .ok_or_else(|| OpError("concat of nothing".into()))?;
                 if let Some(bad) = args.iter().find(|t| t.dtype != first.dtype) {
                     return err(format!("concat mixes {first} and {bad}"));
                 }
@@ -309,7 +348,10 @@ impl Op {
             Op::Gather { indices } => {
                 let a = one()?;
                 if let Some(i) = indices.iter().find(|&&i| i >= a.len) {
-                    return err(format!("gather: column {i} out of range for width {}", a.len));
+                    return err(format!(
+                        "gather: column {i} out of range for width {}",
+                        a.len
+                    ));
                 }
                 Ok(a.with_len(indices.len()))
             }

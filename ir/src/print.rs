@@ -15,7 +15,7 @@ use crate::op::{Distribution, Op, PowerMethod};
 use std::fmt::Write;
 
 /// Constants up to this many values are printed in full.
-pub const INLINE_LIMIT: usize = 16;
+pub const INLINE_LIMIT: usize = 8;
 
 /// FNV-1a over the f64 bit patterns: a short, stable fingerprint of a constant.
 fn fingerprint(values: &[f64]) -> u32 {
@@ -71,6 +71,11 @@ fn op_text(op: &Op, in_len: usize) -> String {
             "affine scale={} shift={}",
             constant(scale, &[scale.len()]),
             constant(shift, &[shift.len()])
+        ),
+        Op::Standardize { mean, scale } => format!(
+            "standardize mean={} scale={}",
+            constant(mean, &[mean.len()]),
+            constant(scale, &[scale.len()])
         ),
         Op::Concat => "concat".into(),
         Op::Gather { indices } => {

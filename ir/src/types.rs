@@ -42,10 +42,16 @@ pub struct Type {
 
 impl Type {
     pub fn f32(len: usize) -> Self {
-        Type { dtype: DType::F32, len }
+        Type {
+            dtype: DType::F32,
+            len,
+        }
     }
     pub fn f64(len: usize) -> Self {
-        Type { dtype: DType::F64, len }
+        Type {
+            dtype: DType::F64,
+            len,
+        }
     }
     pub fn with_len(self, len: usize) -> Self {
         Type { len, ..self }

@@ -63,6 +63,7 @@ fn constants_finite(op: &Op) -> bool {
     match op {
         Op::Dense { kernel, bias, .. } => all(kernel) && bias.as_deref().is_none_or(all),
         Op::Affine { scale, shift } => all(scale) && all(shift),
+        Op::Standardize { mean, scale } => all(mean) && all(scale),
         Op::PRelu { alpha } => all(alpha),
         Op::Quantile {
             references,
@@ -118,9 +119,7 @@ pub fn verify_function(f: &Function, errors: &mut Vec<VerifyError>) {
     }
     match f.result {
         None => report(None, "function has no result".into()),
-        Some(r) if r.index() >= f.nodes.len() => {
-            report(None, format!("result {r} is not a node"))
-        }
+        Some(r) if r.index() >= f.nodes.len() => report(None, format!("result {r} is not a node")),
         Some(r) if f.ty(r).dtype != DType::F32 => report(
             Some(r),
             format!("result is {}, but the C ABI returns float", f.ty(r)),

@@ -1,0 +1,560 @@
+//! One IR function → one LLVM function `ptr NAME(ptr out, ptr in0, ptr in1, …)`.
+//!
+//! Values live in stack slots chosen by [`super::plan`]; parameters are read in place; the result
+//! is copied to `out` last, so `out` may alias any input. Weights and tables are private constant
+//! globals. Dense layers are emitted as explicit vector code (see [`Lower::dense`]); every other
+//! elementwise op runs over vector chunks of the target's width.
+
+use super::cg::{llvm, Cg, Res};
+use super::math;
+use super::plan::plan;
+use super::quantile;
+use inkwell::module::Linkage;
+use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
+use inkwell::FloatPredicate as P;
+use lamarrc_ir::{BinaryOp, DType, Function, Op, PowerMethod};
+
+/// What the lowering needs to know about the target.
+#[derive(Clone, Copy, Debug)]
+pub struct TargetShape {
+    /// Width of the widest vector register in bits (128 SSE/NEON, 256 AVX2, 512 AVX-512).
+    pub vector_bits: u32,
+}
+
+impl TargetShape {
+    pub fn lanes(&self, dt: DType) -> u32 {
+        self.vector_bits / (8 * dt.size_bytes() as u32)
+    }
+}
+
+/// Where a value lives.
+#[derive(Clone, Copy)]
+struct Loc<'ctx> {
+    ptr: PointerValue<'ctx>,
+    dt: DType,
+    len: usize,
+}
+
+struct Lower<'a, 'ctx> {
+    cg: &'a Cg<'ctx>,
+    f: &'a Function,
+    func: FunctionValue<'ctx>,
+    target: TargetShape,
+    locs: Vec<Option<Loc<'ctx>>>,
+}
+
+/// Emits `f` as an exported function with the scikinC calling convention.
+pub fn lower_function<'ctx>(
+    cg: &Cg<'ctx>,
+    f: &Function,
+    symbol: &str,
+    linkage: Linkage,
+    target: TargetShape,
+) -> Result<FunctionValue<'ctx>, String> {
+    let ptr = cg.ptr();
+    let params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
+    let fn_ty = ptr.fn_type(&params, false);
+    let func = cg.module.add_function(symbol, fn_ty, Some(linkage));
+    let entry = cg.ctx.append_basic_block(func, "entry");
+    cg.b.position_at_end(entry);
+
+    // One frame, carved into slots.
+    let p = plan(f);
+    let frame_ty = cg.ctx.i8_type().array_type(p.frame_bytes().max(1) as u32);
+    let frame = llvm(cg.b.build_alloca(frame_ty, "frame"))?;
+    if let Some(i) = frame.as_instruction() {
+        let _ = i.set_alignment(64);
+    }
+    let mut slot_ptr = Vec::with_capacity(p.slot_bytes.len());
+    let mut off = 0usize;
+    for bytes in &p.slot_bytes {
+        slot_ptr.push(cg.gep(cg.ctx.i8_type().into(), frame, cg.i64(off as u64))?);
+        off += bytes.div_ceil(64) * 64;
+    }
+    let mut locs = Vec::with_capacity(f.nodes.len());
+    for (i, n) in f.nodes.iter().enumerate() {
+        locs.push(Some(match n.op {
+            Op::Param { index } => Loc {
+                ptr: func
+                    .get_nth_param(index as u32 + 1)
+                    .ok_or("missing parameter")?
+                    .into_pointer_value(),
+                dt: DType::F32,
+                len: n.ty.len,
+            },
+            _ => Loc {
+                ptr: slot_ptr[p.slot_of[i].ok_or("unplanned value")?],
+                dt: n.ty.dtype,
+                len: n.ty.len,
+            },
+        }));
+    }
+    let mut l = Lower {
+        cg,
+        f,
+        func,
+        target,
+        locs,
+    };
+    for i in 0..f.nodes.len() {
+        l.node(i).map_err(|e| {
+            let n = &f.nodes[i];
+            format!("%{i} ({}) {}: {e}", n.op.mnemonic(), n.origin)
+        })?;
+    }
+    let r = l.loc(f.result.ok_or("function without result")?.index());
+    let out = func
+        .get_nth_param(0)
+        .ok_or("missing out")?
+        .into_pointer_value();
+    l.copy(r, Loc { ptr: out, ..r }, 0)?;
+    llvm(cg.b.build_return(Some(&out)))?;
+    Ok(func)
+}
+
+impl<'ctx> Lower<'_, 'ctx> {
+    fn loc(&self, i: usize) -> Loc<'ctx> {
+        self.locs[i].expect("every node has a location")
+    }
+
+    fn arg(&self, node: usize, k: usize) -> Loc<'ctx> {
+        self.loc(self.f.nodes[node].args[k].index())
+    }
+
+    /// A private constant table of `data` in precision `dt`.
+    fn table(&self, name: &str, data: &[f64], dt: DType) -> PointerValue<'ctx> {
+        let mut bytes = Vec::with_capacity(data.len() * dt.size_bytes());
+        for &v in data {
+            match dt {
+                DType::F32 => bytes.extend_from_slice(&(v as f32).to_le_bytes()),
+                DType::F64 => bytes.extend_from_slice(&v.to_le_bytes()),
+            }
+        }
+        self.bytes_table(name, &bytes)
+    }
+
+    fn bytes_table(&self, name: &str, bytes: &[u8]) -> PointerValue<'ctx> {
+        let arr = self.cg.ctx.const_string(bytes, false);
+        let g = self
+            .cg
+            .module
+            .add_global(arr.get_type(), None, &format!("{}.{name}", self.f.name));
+        g.set_initializer(&arr);
+        g.set_constant(true);
+        g.set_linkage(Linkage::Private);
+        g.set_unnamed_addr(true);
+        g.set_alignment(64);
+        g.as_pointer_value()
+    }
+
+    /// Emits `body(offset, width)` over `len` elements in chunks of `chunk`: a loop over the
+    /// full chunks (unrolled when there are few) and one narrower tail.
+    fn chunks(
+        &self,
+        len: usize,
+        chunk: u32,
+        mut body: impl FnMut(IntValue<'ctx>, u32) -> Res<()>,
+    ) -> Res<()> {
+        let cg = self.cg;
+        let chunk = chunk.max(1);
+        let full = len / chunk as usize;
+        let tail = (len % chunk as usize) as u32;
+        if full <= 4 {
+            for c in 0..full {
+                body(cg.i64((c * chunk as usize) as u64), chunk)?;
+            }
+        } else {
+            let pre = cg.b.get_insert_block().ok_or("no block")?;
+            let head = cg.ctx.append_basic_block(self.func, "chunk");
+            let done = cg.ctx.append_basic_block(self.func, "chunk.done");
+            llvm(cg.b.build_unconditional_branch(head))?;
+            cg.b.position_at_end(head);
+            let i = llvm(cg.b.build_phi(cg.ctx.i64_type(), "c"))?;
+            let iv = i.as_basic_value().into_int_value();
+            let offset = llvm(cg.b.build_int_mul(iv, cg.i64(chunk as u64), "off"))?;
+            body(offset, chunk)?;
+            let next = llvm(cg.b.build_int_add(iv, cg.i64(1), "next"))?;
+            let cont = llvm(cg.b.build_int_compare(
+                inkwell::IntPredicate::ULT,
+                next,
+                cg.i64(full as u64),
+                "more",
+            ))?;
+            let latch = cg.b.get_insert_block().ok_or("no block")?;
+            llvm(cg.b.build_conditional_branch(cont, head, done))?;
+            i.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
+            cg.b.position_at_end(done);
+        }
+        if tail > 0 {
+            body(cg.i64((full * chunk as usize) as u64), tail)?;
+        }
+        Ok(())
+    }
+
+    /// Copies `src` into `dst` starting at element `at`, converting precision if needed.
+    fn copy(&self, src: Loc<'ctx>, dst: Loc<'ctx>, at: usize) -> Res<()> {
+        let cg = self.cg;
+        self.chunks(src.len, self.target.lanes(src.dt), |off, w| {
+            let v = cg.load_vec(src.dt, w, src.ptr, off)?;
+            let v = self.convert(v, src.dt, dst.dt, w)?;
+            let o = llvm(cg.b.build_int_add(off, cg.i64(at as u64), "o"))?;
+            cg.store_vec(v, dst.dt, dst.ptr, o)
+        })
+    }
+
+    fn convert(
+        &self,
+        v: VectorValue<'ctx>,
+        from: DType,
+        to: DType,
+        w: u32,
+    ) -> Res<VectorValue<'ctx>> {
+        let cg = self.cg;
+        match (from, to) {
+            (a, b) if a == b => Ok(v),
+            (DType::F32, DType::F64) => llvm(cg.b.build_float_ext(v, cg.vty(to, w), "ext")),
+            _ => llvm(cg.b.build_float_trunc(v, cg.vty(to, w), "trunc")),
+        }
+    }
+
+    /// `y[j] = g(x[j], c0[j], c1[j], …)` over chunks, with per-column constant tables.
+    fn elementwise(
+        &self,
+        i: usize,
+        tables: &[(&str, &[f64])],
+        g: impl Fn(VectorValue<'ctx>, &[VectorValue<'ctx>]) -> Res<VectorValue<'ctx>>,
+    ) -> Res<()> {
+        let cg = self.cg;
+        let x = self.arg(i, 0);
+        let y = self.loc(i);
+        let ptrs: Vec<PointerValue> = tables
+            .iter()
+            .map(|(name, data)| self.table(&format!("n{i}.{name}"), data, y.dt))
+            .collect();
+        self.chunks(y.len, self.target.lanes(y.dt), |off, w| {
+            let xv = cg.load_vec(x.dt, w, x.ptr, off)?;
+            let cs: Vec<VectorValue> = ptrs
+                .iter()
+                .map(|p| cg.load_vec(y.dt, w, *p, off))
+                .collect::<Res<_>>()?;
+            let r = g(xv, &cs)?;
+            cg.store_vec(r, y.dt, y.ptr, off)
+        })
+    }
+
+    fn node(&mut self, i: usize) -> Res<()> {
+        let cg = self.cg;
+        let n = &self.f.nodes[i];
+        let dt = n.ty.dtype;
+        match &n.op {
+            Op::Param { .. } => Ok(()),
+            Op::Cast { .. } => self.copy(self.arg(i, 0), self.loc(i), 0),
+            Op::Dense {
+                units,
+                kernel,
+                bias,
+                activation,
+            } => self.dense(i, *units, kernel, bias.as_deref(), activation),
+            Op::Unary(u) => self.elementwise(i, &[], |x, _| math::unary(cg, u, dt, x)),
+            Op::Binary(b) => {
+                let (a, c, y) = (self.arg(i, 0), self.arg(i, 1), self.loc(i));
+                self.chunks(y.len, self.target.lanes(dt), |off, w| {
+                    let av = cg.load_vec(dt, w, a.ptr, off)?;
+                    let cv = cg.load_vec(dt, w, c.ptr, off)?;
+                    let r = match b {
+                        BinaryOp::Add => cg.fadd(av, cv)?,
+                        BinaryOp::Sub => cg.fsub(av, cv)?,
+                        BinaryOp::Mul => cg.fmul(av, cv)?,
+                        // NaN-propagating, like tf.maximum and numpy.maximum.
+                        BinaryOp::Max => cg.intrinsic("llvm.maximum", &[av, cv])?,
+                        BinaryOp::Min => cg.intrinsic("llvm.minimum", &[av, cv])?,
+                    };
+                    cg.store_vec(r, dt, y.ptr, off)
+                })
+            }
+            // Unfused multiply then add, the two roundings numpy performs.
+            Op::Affine { scale, shift } => {
+                self.elementwise(i, &[("scale", scale), ("shift", shift)], |x, c| {
+                    cg.fadd(cg.fmul(x, c[0])?, c[1])
+                })
+            }
+            Op::Standardize { mean, scale } => {
+                self.elementwise(i, &[("mean", mean), ("scale", scale)], |x, c| {
+                    cg.fdiv(cg.fsub(x, c[0])?, c[1])
+                })
+            }
+            Op::PRelu { alpha } => self.elementwise(i, &[("alpha", alpha)], |x, c| {
+                let w = x.get_type().get_size();
+                let neg = cg.cmp(P::OLT, x, cg.splat(dt, w, 0.0))?;
+                cg.select(neg, cg.fmul(x, c[0])?, x)
+            }),
+            Op::Clip { lo, hi } => self.elementwise(i, &[], |x, _| {
+                let w = x.get_type().get_size();
+                cg.min_nan(cg.max_nan(x, cg.splat(dt, w, *lo))?, cg.splat(dt, w, *hi))
+            }),
+            Op::Concat => {
+                let y = self.loc(i);
+                let mut at = 0;
+                for k in 0..n.args.len() {
+                    let a = self.arg(i, k);
+                    self.copy(a, y, at)?;
+                    at += a.len;
+                }
+                Ok(())
+            }
+            Op::Gather { indices } => {
+                let (x, y) = (self.arg(i, 0), self.loc(i));
+                for (j, &src) in indices.iter().enumerate() {
+                    let v = cg.load_scalar(x.dt, x.ptr, cg.i64(src as u64))?;
+                    cg.store_scalar(v, y.dt, y.ptr, cg.i64(j as u64))?;
+                }
+                Ok(())
+            }
+            Op::Softmax | Op::LogSoftmax => self.softmax(i, matches!(n.op, Op::LogSoftmax)),
+            Op::Quantile {
+                distribution,
+                inverse,
+                references,
+                columns,
+            } => {
+                let (x, y) = (self.arg(i, 0), self.loc(i));
+                let nref = references.len();
+                let r = self.table(&format!("n{i}.references"), references, DType::F64);
+                let all: Vec<f64> = columns
+                    .iter()
+                    .flat_map(|c| c.quantiles.iter().copied())
+                    .collect();
+                let q = self.table(&format!("n{i}.quantiles"), &all, DType::F64);
+                let helper = quantile::helper(cg, *distribution, *inverse)?;
+                // The helper is emitted in its own function; come back to ours.
+                for c in 0..columns.len() {
+                    let xv = cg.load_scalar(DType::F64, x.ptr, cg.i64(c as u64))?;
+                    let qc = cg.gep(cg.ctx.f64_type().into(), q, cg.i64((c * nref) as u64))?;
+                    let call = llvm(cg.b.build_call(
+                        helper,
+                        &[xv.into(), qc.into(), r.into(), cg.i64(nref as u64).into()],
+                        "q",
+                    ))?;
+                    let v = call
+                        .try_as_basic_value()
+                        .basic()
+                        .ok_or("void quantile helper")?;
+                    cg.store_scalar(v.into_float_value(), DType::F64, y.ptr, cg.i64(c as u64))?;
+                }
+                Ok(())
+            }
+            Op::Power {
+                method,
+                inverse,
+                lambdas,
+            } => {
+                let (x, y) = (self.arg(i, 0), self.loc(i));
+                for (c, &lambda) in lambdas.iter().enumerate() {
+                    let xv = cg.load_vec(x.dt, 1, x.ptr, cg.i64(c as u64))?;
+                    let r = power(cg, x.dt, xv, lambda, *method, *inverse)?;
+                    cg.store_vec(r, y.dt, y.ptr, cg.i64(c as u64))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `activation(x · W + b)` as explicit vectors. The outputs are split into blocks of at most
+    /// 8 native vectors (8 accumulators keep the FMA units busy without spilling); for each
+    /// block a loop over the inputs broadcasts `x[i]` and accumulates `x[i] · W[i, block]`.
+    /// `W` stays in Keras' row-major `inputs × units` layout, so each step reads one contiguous
+    /// run of weights: one row at a time this streams the weights exactly once.
+    fn dense(
+        &self,
+        i: usize,
+        units: usize,
+        kernel: &[f64],
+        bias: Option<&[f64]>,
+        act: &lamarrc_ir::UnaryOp,
+    ) -> Res<()> {
+        let cg = self.cg;
+        let (x, y) = (self.arg(i, 0), self.loc(i));
+        let dt = y.dt;
+        let n_in = x.len;
+        let w_tab = self.table(&format!("n{i}.kernel"), kernel, dt);
+        let b_tab = bias.map(|b| self.table(&format!("n{i}.bias"), b, dt));
+        let block = (8 * self.target.lanes(dt)) as usize;
+        let mut j0 = 0;
+        while j0 < units {
+            let bw = block.min(units - j0) as u32;
+            let vt = cg.vty(dt, bw);
+            let init = match b_tab {
+                Some(b) => cg.load_vec(dt, bw, b, cg.i64(j0 as u64))?,
+                None => vt.const_zero(),
+            };
+            let acc = if n_in == 0 {
+                init
+            } else {
+                let pre = cg.b.get_insert_block().ok_or("no block")?;
+                let head = cg.ctx.append_basic_block(self.func, "dense");
+                let done = cg.ctx.append_basic_block(self.func, "dense.done");
+                llvm(cg.b.build_unconditional_branch(head))?;
+                cg.b.position_at_end(head);
+                let k = llvm(cg.b.build_phi(cg.ctx.i64_type(), "k"))?;
+                let acc = llvm(cg.b.build_phi(vt, "acc"))?;
+                let kv = k.as_basic_value().into_int_value();
+                let xs = cg.load_scalar(x.dt, x.ptr, kv)?;
+                let xs = if x.dt == dt {
+                    xs
+                } else {
+                    llvm(cg.b.build_float_cast(xs, cg.fty(dt), "xc"))?
+                };
+                let xb = cg.splat_val(xs, bw)?;
+                let row = llvm(cg.b.build_int_mul(kv, cg.i64(units as u64), "row"))?;
+                let at = llvm(cg.b.build_int_add(row, cg.i64(j0 as u64), "at"))?;
+                let wv = cg.load_vec(dt, bw, w_tab, at)?;
+                let next_acc = cg.fma(xb, wv, acc.as_basic_value().into_vector_value())?;
+                let next = llvm(cg.b.build_int_add(kv, cg.i64(1), "k1"))?;
+                let more = llvm(cg.b.build_int_compare(
+                    inkwell::IntPredicate::ULT,
+                    next,
+                    cg.i64(n_in as u64),
+                    "more",
+                ))?;
+                let latch = cg.b.get_insert_block().ok_or("no block")?;
+                llvm(cg.b.build_conditional_branch(more, head, done))?;
+                k.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
+                acc.add_incoming(&[(&init, pre), (&next_acc, latch)]);
+                cg.b.position_at_end(done);
+                next_acc
+            };
+            let out = math::unary(cg, act, dt, acc)?;
+            cg.store_vec(out, dt, y.ptr, cg.i64(j0 as u64))?;
+            j0 += bw as usize;
+        }
+        Ok(())
+    }
+
+    /// Softmax as Keras computes it: `exp(x - max) / sum`; log-softmax `x - max - log(sum)`.
+    fn softmax(&self, i: usize, log: bool) -> Res<()> {
+        let cg = self.cg;
+        let (x, y) = (self.arg(i, 0), self.loc(i));
+        let dt = y.dt;
+        let len = y.len as u32;
+        // Rows are short (class counts): whole-row vectors, which LLVM splits into registers.
+        let xv = cg.load_vec(dt, len, x.ptr, cg.i64(0))?;
+        let m = cg.intrinsic_reduce("llvm.vector.reduce.fmax", xv)?;
+        let mv = cg.splat_val(m, len)?;
+        let shifted = cg.fsub(xv, mv)?;
+        let e = math::unary(cg, &lamarrc_ir::UnaryOp::Exp, dt, shifted)?;
+        let s = cg.reduce_fadd(e)?;
+        let sv = cg.splat_val(s, len)?;
+        let r = if log {
+            let ls = math::unary(cg, &lamarrc_ir::UnaryOp::Log, dt, sv)?;
+            cg.fsub(shifted, ls)?
+        } else {
+            cg.fdiv(e, sv)?
+        };
+        cg.store_vec(r, dt, y.ptr, cg.i64(0))
+    }
+}
+
+/// PowerTransformer for one column with a known lambda (so the branches on lambda are resolved
+/// here, and only the sign of x is selected at run time), as scikit-learn and scipy compute it.
+fn power<'ctx>(
+    cg: &Cg<'ctx>,
+    dt: DType,
+    x: VectorValue<'ctx>,
+    lambda: f64,
+    method: PowerMethod,
+    inverse: bool,
+) -> Res<VectorValue<'ctx>> {
+    let k = |c: f64| cg.splat(dt, 1, c);
+    let m = |n32: &str, n64: &str, a: &[VectorValue<'ctx>]| cg.map_libm(n32, n64, dt, a);
+    let eps = f64::EPSILON;
+    match (method, inverse) {
+        (PowerMethod::YeoJohnson, false) => {
+            let pos = if lambda.abs() < eps {
+                m("log1pf", "log1p", &[x])?
+            } else {
+                let p = m("powf", "pow", &[cg.fadd(x, k(1.0))?, k(lambda)])?;
+                cg.fdiv(cg.fsub(p, k(1.0))?, k(lambda))?
+            };
+            let neg = if (lambda - 2.0).abs() > eps {
+                let p = m(
+                    "powf",
+                    "pow",
+                    &[cg.fadd(cg.fneg(x)?, k(1.0))?, k(2.0 - lambda)],
+                )?;
+                cg.fneg(cg.fdiv(cg.fsub(p, k(1.0))?, k(2.0 - lambda))?)?
+            } else {
+                cg.fneg(m("log1pf", "log1p", &[cg.fneg(x)?])?)?
+            };
+            cg.select(cg.cmp(P::OGE, x, k(0.0))?, pos, neg)
+        }
+        (PowerMethod::YeoJohnson, true) => {
+            let pos = if lambda.abs() < eps {
+                cg.fsub(m("expf", "exp", &[x])?, k(1.0))?
+            } else {
+                let b = cg.fadd(cg.fmul(x, k(lambda))?, k(1.0))?;
+                cg.fsub(m("powf", "pow", &[b, k(1.0 / lambda)])?, k(1.0))?
+            };
+            let neg = if (lambda - 2.0).abs() > eps {
+                let b = cg.fadd(cg.fmul(cg.fneg(x)?, k(2.0 - lambda))?, k(1.0))?;
+                cg.fsub(k(1.0), m("powf", "pow", &[b, k(1.0 / (2.0 - lambda))])?)?
+            } else {
+                cg.fsub(k(1.0), m("expf", "exp", &[cg.fneg(x)?])?)?
+            };
+            cg.select(cg.cmp(P::OGE, x, k(0.0))?, pos, neg)
+        }
+        (PowerMethod::BoxCox, false) => {
+            let l = m("logf", "log", &[x])?;
+            if lambda == 0.0 {
+                Ok(l)
+            } else {
+                let e = m("expm1f", "expm1", &[cg.fmul(l, k(lambda))?])?;
+                cg.fdiv(e, k(lambda))
+            }
+        }
+        (PowerMethod::BoxCox, true) => {
+            if lambda == 0.0 {
+                m("expf", "exp", &[x])
+            } else {
+                let l = m("log1pf", "log1p", &[cg.fmul(x, k(lambda))?])?;
+                m("expf", "exp", &[cg.fdiv(l, k(lambda))?])
+            }
+        }
+    }
+}
+
+impl<'ctx> Cg<'ctx> {
+    /// `llvm.vector.reduce.fmax`-style reductions returning a scalar.
+    pub fn intrinsic_reduce(
+        &self,
+        name: &str,
+        v: VectorValue<'ctx>,
+    ) -> Res<inkwell::values::FloatValue<'ctx>> {
+        let f = inkwell::intrinsics::Intrinsic::find(name)
+            .and_then(|i| i.get_declaration(&self.module, &[v.get_type().into()]))
+            .ok_or_else(|| format!("LLVM intrinsic {name} not found"))?;
+        let call = llvm(self.b.build_call(f, &[v.into()], "red"))?;
+        Ok(call
+            .try_as_basic_value()
+            .basic()
+            .ok_or("void reduction")?
+            .into_float_value())
+    }
+
+    /// Ordered sum of the lanes (`llvm.vector.reduce.fadd` with start value 0).
+    pub fn reduce_fadd(&self, v: VectorValue<'ctx>) -> Res<inkwell::values::FloatValue<'ctx>> {
+        let f = inkwell::intrinsics::Intrinsic::find("llvm.vector.reduce.fadd")
+            .and_then(|i| i.get_declaration(&self.module, &[v.get_type().into()]))
+            .ok_or("llvm.vector.reduce.fadd not found")?;
+        let zero = v
+            .get_type()
+            .get_element_type()
+            .into_float_type()
+            .const_float(-0.0);
+        let call = llvm(self.b.build_call(f, &[zero.into(), v.into()], "sum"))?;
+        Ok(call
+            .try_as_basic_value()
+            .basic()
+            .ok_or("void reduction")?
+            .into_float_value())
+    }
+}

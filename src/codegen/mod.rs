@@ -1,0 +1,264 @@
+//! LLVM code generation (inkwell, LLVM 19): IR module → LLVM module → object code, a shared
+//! library, text IR/assembly/bitcode, or JIT-compiled functions.
+//!
+//! Every exported function follows the scikinC convention `float* NAME(float* out, const float*
+//! in[, const float* noise])`, plus `NAME_batch(out, in, [noise,] size_t n_rows)` over row-major
+//! arrays. A NUL-terminated text symbol `lamarrc_metadata` describes the library (see
+//! `lamarrc_runtime::Metadata`).
+
+mod cg;
+pub mod header;
+pub mod jit;
+mod lower;
+pub mod math;
+mod plan;
+mod quantile;
+pub mod target;
+
+use cg::{llvm, Cg};
+use inkwell::context::Context;
+use inkwell::module::Linkage;
+use inkwell::values::FunctionValue;
+use lamarrc_ir::Module;
+use std::path::Path;
+pub use target::TargetSpec;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CodegenError {
+    #[error("code generation for `{function}`: {message}")]
+    Function { function: String, message: String },
+    #[error("LLVM: {0}")]
+    Llvm(String),
+    #[error("{0}")]
+    Target(String),
+    #[error("linking {path}: {message}")]
+    Link { path: String, message: String },
+    #[error("writing {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Options that shape the generated code.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub target: TargetSpec,
+    /// LLVM optimisation level 0–3.
+    pub opt_level: u8,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            target: TargetSpec::default(),
+            opt_level: 3,
+        }
+    }
+}
+
+/// An LLVM module built from an IR module, ready to be emitted or JIT-compiled.
+pub struct Built<'ctx> {
+    pub cg: Cg<'ctx>,
+    pub machine: inkwell::targets::TargetMachine,
+}
+
+/// The symbol of the batched variant of `name`.
+pub fn batch_symbol(name: &str) -> String {
+    format!("{name}_batch")
+}
+
+/// Builds and optimises the LLVM module for `m`.
+pub fn build<'ctx>(
+    ctx: &'ctx Context,
+    m: &Module,
+    opts: &Options,
+) -> Result<Built<'ctx>, CodegenError> {
+    let machine = opts.target.machine(opts.opt_level)?;
+    let cg = Cg::new(ctx, "lamarrc");
+    cg.module.set_triple(&machine.get_triple());
+    cg.module
+        .set_data_layout(&machine.get_target_data().get_data_layout());
+    let shape = opts.target.shape();
+    for f in &m.functions {
+        let fail = |message: String| CodegenError::Function {
+            function: f.name.clone(),
+            message,
+        };
+        let row = lower::lower_function(&cg, f, &f.name, Linkage::External, shape).map_err(fail)?;
+        opts.target.annotate(ctx, row);
+        let batch = batch_wrapper(&cg, f, row).map_err(fail)?;
+        opts.target.annotate(ctx, batch);
+    }
+    // Helpers (quantile) carry the same target attributes.
+    for func in cg.module.get_functions() {
+        if func.count_basic_blocks() > 0 && func.get_linkage() == Linkage::Private {
+            opts.target.annotate(ctx, func);
+        }
+    }
+    metadata(&cg, m).map_err(CodegenError::Llvm)?;
+    cg.module
+        .verify()
+        .map_err(|e| CodegenError::Llvm(format!("invalid module: {}", e.to_string())))?;
+    let passes = format!("default<O{}>", opts.opt_level.min(3));
+    cg.module
+        .run_passes(
+            &passes,
+            &machine,
+            inkwell::passes::PassBuilderOptions::create(),
+        )
+        .map_err(|e| CodegenError::Llvm(e.to_string()))?;
+    Ok(Built { cg, machine })
+}
+
+/// `NAME_batch(out, in0, …, n_rows)`: the row function over row-major arrays.
+fn batch_wrapper<'ctx>(
+    cg: &Cg<'ctx>,
+    f: &lamarrc_ir::Function,
+    row: FunctionValue<'ctx>,
+) -> Result<FunctionValue<'ctx>, String> {
+    let ptr = cg.ptr();
+    let i64t = cg.ctx.i64_type();
+    let mut params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
+    params.push(i64t.into());
+    let func = cg.module.add_function(
+        &batch_symbol(&f.name),
+        ptr.fn_type(&params, false),
+        Some(Linkage::External),
+    );
+    let entry = cg.ctx.append_basic_block(func, "entry");
+    let body = cg.ctx.append_basic_block(func, "row");
+    let done = cg.ctx.append_basic_block(func, "done");
+    cg.b.position_at_end(entry);
+    let n_rows = func
+        .get_nth_param(f.params.len() as u32 + 1)
+        .ok_or("n_rows")?
+        .into_int_value();
+    let out = func.get_nth_param(0).ok_or("out")?.into_pointer_value();
+    let any = llvm(cg.b.build_int_compare(inkwell::IntPredicate::UGT, n_rows, cg.i64(0), "any"))?;
+    llvm(cg.b.build_conditional_branch(any, body, done))?;
+    cg.b.position_at_end(body);
+    let i = llvm(cg.b.build_phi(i64t, "i"))?;
+    let iv = i.as_basic_value().into_int_value();
+    let f32t = cg.ctx.f32_type();
+    let out_len = f.result_type().map_or(0, |t| t.len) as u64;
+    let mut args = Vec::with_capacity(f.params.len() + 1);
+    let at = llvm(cg.b.build_int_mul(iv, cg.i64(out_len), "o"))?;
+    args.push(cg.gep(f32t.into(), out, at)?.into());
+    for (k, p) in f.params.iter().enumerate() {
+        let base = func
+            .get_nth_param(k as u32 + 1)
+            .ok_or("param")?
+            .into_pointer_value();
+        let at = llvm(cg.b.build_int_mul(iv, cg.i64(p.len as u64), "a"))?;
+        args.push(cg.gep(f32t.into(), base, at)?.into());
+    }
+    llvm(cg.b.build_call(row, &args, ""))?;
+    let next = llvm(cg.b.build_int_add(iv, cg.i64(1), "next"))?;
+    let more = llvm(cg.b.build_int_compare(inkwell::IntPredicate::ULT, next, n_rows, "more"))?;
+    llvm(cg.b.build_conditional_branch(more, body, done))?;
+    i.add_incoming(&[(&cg.i64(0), entry), (&next, body)]);
+    cg.b.position_at_end(done);
+    llvm(cg.b.build_return(Some(&out)))?;
+    Ok(func)
+}
+
+/// Exports `lamarrc_metadata`, the library's description in the runtime's text format.
+fn metadata(cg: &Cg, m: &Module) -> Result<(), String> {
+    let text = lamarrc_runtime::Metadata::from_functions(
+        m.functions
+            .iter()
+            .map(|f| lamarrc_runtime::FunctionInfo {
+                name: f.name.clone(),
+                inputs: f.params.iter().map(|p| p.len).collect(),
+                outputs: f.result_type().map_or(0, |t| t.len),
+            })
+            .collect(),
+    )
+    .to_text();
+    let arr = cg.ctx.const_string(text.as_bytes(), true);
+    let g = cg
+        .module
+        .add_global(arr.get_type(), None, lamarrc_runtime::METADATA_SYMBOL);
+    g.set_initializer(&arr);
+    g.set_constant(true);
+    g.set_linkage(Linkage::External);
+    Ok(())
+}
+
+/// What `--emit` can produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Emit {
+    So,
+    Obj,
+    Ll,
+    Asm,
+    Bc,
+    H,
+}
+
+impl Built<'_> {
+    pub fn llvm_ir(&self) -> String {
+        self.cg.module.print_to_string().to_string()
+    }
+
+    fn bytes(&self, ft: inkwell::targets::FileType) -> Result<Vec<u8>, CodegenError> {
+        self.machine
+            .write_to_memory_buffer(&self.cg.module, ft)
+            .map(|b| b.as_slice().to_vec())
+            .map_err(|e| CodegenError::Llvm(e.to_string()))
+    }
+
+    pub fn object(&self) -> Result<Vec<u8>, CodegenError> {
+        self.bytes(inkwell::targets::FileType::Object)
+    }
+
+    pub fn assembly(&self) -> Result<String, CodegenError> {
+        Ok(
+            String::from_utf8_lossy(&self.bytes(inkwell::targets::FileType::Assembly)?)
+                .into_owned(),
+        )
+    }
+
+    pub fn bitcode(&self) -> Vec<u8> {
+        self.cg.module.write_bitcode_to_memory().as_slice().to_vec()
+    }
+}
+
+/// Links an object file into a shared library with the system C compiler driver (`cc`, or
+/// `$LAMARRC_CC`), adding libm for the few functions we do not emit ourselves.
+pub fn link_shared(object: &[u8], out: &Path) -> Result<(), CodegenError> {
+    let dir = tempfile::tempdir().map_err(|source| CodegenError::Io {
+        path: "temporary directory".into(),
+        source,
+    })?;
+    let obj = dir.path().join("lamarrc.o");
+    std::fs::write(&obj, object).map_err(|source| CodegenError::Io {
+        path: obj.display().to_string(),
+        source,
+    })?;
+    let cc = std::env::var("LAMARRC_CC").unwrap_or_else(|_| "cc".into());
+    let output = std::process::Command::new(&cc)
+        .arg("-shared")
+        .arg("-o")
+        .arg(out)
+        .arg(&obj)
+        .arg("-lm")
+        // No lazy binding and a read-only GOT: the library is loaded once and called millions of times.
+        .arg("-Wl,-z,now,-z,relro")
+        .output()
+        .map_err(|e| CodegenError::Link {
+            path: out.display().to_string(),
+            message: format!(
+                "cannot run `{cc}` (a C compiler driver is needed to link shared libraries): {e}"
+            ),
+        })?;
+    if !output.status.success() {
+        return Err(CodegenError::Link {
+            path: out.display().to_string(),
+            message: format!("`{cc}` failed: {}", String::from_utf8_lossy(&output.stderr)),
+        });
+    }
+    Ok(())
+}

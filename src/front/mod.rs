@@ -1,0 +1,3 @@
+//! Frontends: readers of the files users train in Python.
+
+pub mod keras;
