@@ -286,6 +286,17 @@ pub fn power_value(x: f64, lambda: f64, method: PowerMethod, inverse: bool) -> f
 /// Evaluates `f` on one row. `inputs[i]` is parameter `i`. Returns the result as f64 values
 /// (already rounded to the result's precision).
 pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
+    let wide: Vec<Vec<f64>> = inputs
+        .iter()
+        .map(|x| x.iter().map(|&v| v as f64).collect())
+        .collect();
+    let refs: Vec<&[f64]> = wide.iter().map(Vec::as_slice).collect();
+    run_f64(f, &refs)
+}
+
+/// As [`run`], but parameters take f64 values as given (not rounded to f32): for testing
+/// f64 steps against scikit-learn on its own float64 data.
+pub fn run_f64(f: &Function, inputs: &[&[f64]]) -> Result<Vec<f64>, String> {
     if inputs.len() != f.params.len() {
         return Err(format!(
             "`{}` takes {} inputs, got {}",
@@ -308,7 +319,7 @@ pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
                         f.params[*index].len
                     ));
                 }
-                x.iter().map(|&v| v as f64).collect()
+                x.to_vec()
             }
             Op::Cast { .. } => arg(0).to_vec(),
             Op::Dense {
@@ -389,7 +400,11 @@ pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
                 .map(|(&x, &l)| power_value(x, l, *method, *inverse))
                 .collect(),
         };
-        values.push(out.into_iter().map(|v| dt.round(v)).collect());
+        if matches!(node.op, Op::Param { .. }) {
+            values.push(out);
+        } else {
+            values.push(out.into_iter().map(|v| dt.round(v)).collect());
+        }
     }
     let r = f.result.ok_or("function has no result")?;
     Ok(values[r.index()].clone())
