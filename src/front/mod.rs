@@ -1,3 +1,4 @@
 //! Frontends: readers of the files users train in Python.
 
 pub mod keras;
+pub mod pickle;
