@@ -113,6 +113,26 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Compare a compiled model with reference outputs; exits non-zero beyond the tolerance.
+    Validate {
+        path: PathBuf,
+        #[arg(long)]
+        input: PathBuf,
+        /// Reference outputs (e.g. Keras + scikit-learn), same rows as the input.
+        #[arg(long)]
+        reference: PathBuf,
+        #[arg(long)]
+        noise: Option<PathBuf>,
+        #[arg(long)]
+        lib: Option<PathBuf>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Allowed error: |y - ref| <= atol + rtol |ref|.
+        #[arg(long, default_value_t = 1e-5)]
+        atol: f64,
+        #[arg(long, default_value_t = 1e-4)]
+        rtol: f64,
+    },
     /// Evaluate a model on a file of rows (JIT, or a compiled library with --lib).
     Run {
         path: PathBuf,
@@ -190,6 +210,43 @@ pub fn run(cli: Cli) -> Result<()> {
             lib.as_deref(),
             name.as_deref(),
         ),
+        Command::Validate {
+            path,
+            input,
+            reference,
+            noise,
+            lib,
+            name,
+            atol,
+            rtol,
+        } => {
+            let x = read_matrix(&input)?;
+            let r = noise.as_deref().map(read_matrix).transpose()?;
+            let y = evaluate(
+                &path,
+                &x,
+                &input,
+                r.as_ref().zip(noise.as_deref()),
+                lib.as_deref(),
+                name.as_deref(),
+            )?;
+            let reference_m = read_matrix(&reference)?;
+            let report = crate::validate::compare(&y, &reference_m, atol, rtol)
+                .map_err(|m| Error::input(&reference, m))?;
+            print!("{}", report.render());
+            if report.failed() {
+                return Err(Error::Usage(format!(
+                    "{} of {} values exceed the tolerance (atol {atol}, rtol {rtol})",
+                    report.total_exceeding(),
+                    y.data.len()
+                )));
+            }
+            println!(
+                "ok: all {} values within |y - ref| <= {atol} + {rtol} |ref|",
+                y.data.len()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -254,21 +311,17 @@ fn compile(
     Ok(())
 }
 
-fn run_model(
+/// Evaluates a model (JIT, or the function of the same name in `lib`) on rows of inputs.
+pub fn evaluate(
     path: &Path,
-    input: &Path,
-    noise: Option<&Path>,
-    output: &Path,
+    x: &Matrix,
+    x_path: &Path,
+    noise: Option<(&Matrix, &Path)>,
     lib: Option<&Path>,
     name: Option<&str>,
-) -> Result<()> {
-    let x = data::read(input).map_err(|m| Error::input(input, m))?;
-    let r = noise
-        .map(|n| data::read(n).map_err(|m| Error::input(n, m)))
-        .transpose()?;
-    let evaluate = |entry: &lamarrc_runtime::Entry| -> Result<Matrix> {
+) -> Result<Matrix> {
+    let eval = |entry: &lamarrc_runtime::Entry| -> Result<Matrix> {
         let info = &entry.info;
-        let mut inputs: Vec<&[f32]> = Vec::new();
         let check = |m: &Matrix, w: usize, p: &Path, what: &str| -> Result<()> {
             if m.cols != w {
                 return Err(Error::input(
@@ -284,37 +337,54 @@ fn run_model(
             }
             Ok(())
         };
-        check(&x, info.inputs[0], input, "the input")?;
-        inputs.push(&x.data);
+        check(x, info.inputs[0], x_path, "the input")?;
+        let mut inputs: Vec<&[f32]> = vec![&x.data];
         if info.inputs.len() > 1 {
-            let (Some(r), Some(np)) = (&r, noise) else {
+            let Some((r, rp)) = noise else {
                 return Err(Error::Usage(format!(
                     "`{}` is a generator: give its noise with --noise ({} columns)",
                     info.name, info.inputs[1]
                 )));
             };
-            check(r, info.inputs[1], np, "the noise")?;
+            check(r, info.inputs[1], rp, "the noise")?;
             inputs.push(&r.data);
         }
         let y = entry.call_batch(&inputs, x.rows)?;
         Ok(Matrix::new(x.rows, info.outputs, y))
     };
-    let y = match lib {
+    match lib {
         Some(l) => {
             let library = lamarrc_runtime::Library::open(l)?;
             let wanted = match name {
                 Some(n) => n.to_owned(),
                 None => driver::resolve(path, None)?.name,
             };
-            evaluate(library.entry(&wanted)?)?
+            eval(library.entry(&wanted)?)
         }
         None => {
             let models = driver::load_models(&[path.to_owned()], name)?;
             let module = driver::build_module(&models)?;
             let jit = codegen::jit::Jit::new(&module, &Options::default())?;
-            evaluate(jit.entry(&models[0].source.name)?)?
+            eval(jit.entry(&models[0].source.name)?)
         }
-    };
+    }
+}
+
+fn read_matrix(p: &Path) -> Result<Matrix> {
+    data::read(p).map_err(|m| Error::input(p, m))
+}
+
+fn run_model(
+    path: &Path,
+    input: &Path,
+    noise: Option<&Path>,
+    output: &Path,
+    lib: Option<&Path>,
+    name: Option<&str>,
+) -> Result<()> {
+    let x = read_matrix(input)?;
+    let r = noise.map(read_matrix).transpose()?;
+    let y = evaluate(path, &x, input, r.as_ref().zip(noise), lib, name)?;
     data::write(output, &y).map_err(|m| Error::input(output, m))?;
     eprintln!(
         "wrote {} ({} rows x {} outputs)",

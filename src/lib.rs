@@ -9,5 +9,6 @@ pub mod error;
 pub mod front;
 pub mod fsutil;
 pub mod inspect;
+pub mod validate;
 
 pub use error::{Error, Result};

@@ -1,0 +1,57 @@
+//! Snapshots (insta, stored in `snapshots/`): the printed IR of small models and the LLVM IR
+//! emitted for a tiny one. Review changes with `cargo insta review`; never bless blindly.
+
+mod common;
+
+use common::fixtures;
+use lamarrc::driver::{self, Model};
+
+fn module(case: &str) -> lamarrc_ir::Module {
+    let m = Model::load(driver::resolve(&fixtures("keras").join(case), None).unwrap()).unwrap();
+    driver::build_module(&[m]).unwrap()
+}
+
+macro_rules! snap {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+#[test]
+fn ir_of_small_models() {
+    for case in [
+        "residual",
+        "generator_two_inputs",
+        "batchnorm",
+        "merge_layers",
+        "nested_sequential",
+        "softmax_layer",
+    ] {
+        snap!(
+            format!("ir_{case}"),
+            lamarrc_ir::print::module(&module(case))
+        );
+    }
+}
+
+#[test]
+fn llvm_ir_of_a_tiny_model() {
+    let m = module("dense_sigmoid");
+    let ctx = inkwell::context::Context::create();
+    let opts = lamarrc::codegen::Options {
+        target: lamarrc::codegen::TargetSpec::new("x86-64-v3"),
+        opt_level: 3,
+    };
+    let built = lamarrc::codegen::build(&ctx, &m, &opts).unwrap();
+    snap!("llvm_dense_sigmoid_x86_64_v3", built.llvm_ir());
+}
+
+#[test]
+fn header_of_a_generator() {
+    snap!(
+        "header_generator_two_inputs",
+        lamarrc::codegen::header::render(&module("generator_two_inputs"), "libgen")
+    );
+}
