@@ -113,6 +113,23 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Time the compiled code: per-row latency and batched throughput.
+    Bench {
+        path: PathBuf,
+        /// Use this compiled library instead of the JIT.
+        #[arg(long)]
+        lib: Option<PathBuf>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Batch sizes for NAME_batch.
+        #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
+        batch: Vec<usize>,
+        /// Milliseconds of measurement per figure.
+        #[arg(long, default_value_t = 700)]
+        budget_ms: u64,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
     /// Compare a compiled model with reference outputs; exits non-zero beyond the tolerance.
     Validate {
         path: PathBuf,
@@ -210,6 +227,14 @@ pub fn run(cli: Cli) -> Result<()> {
             lib.as_deref(),
             name.as_deref(),
         ),
+        Command::Bench {
+            path,
+            lib,
+            name,
+            batch,
+            budget_ms,
+            target,
+        } => bench(&path, lib.as_deref(), name.as_deref(), &batch, budget_ms, &target.options()),
         Command::Validate {
             path,
             input,
@@ -392,5 +417,44 @@ fn run_model(
         y.rows,
         y.cols
     );
+    Ok(())
+}
+
+fn bench(path: &Path, lib: Option<&Path>, name: Option<&str>, batches: &[usize], budget_ms: u64, opts: &Options) -> Result<()> {
+    let report = |entry: &lamarrc_runtime::Entry, engine: &str| {
+        let rows = 4096;
+        let inputs: Vec<Vec<f32>> = entry
+            .info
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, &w)| crate::bench::synthetic_rows(rows * w, 7 + k as u64))
+            .collect();
+        println!("{} ({engine}): inputs {:?} -> {} outputs", entry.info.name, entry.info.inputs, entry.info.outputs);
+        for t in crate::bench::run(entry, &inputs, rows, batches, budget_ms) {
+            println!("  {:<32} {:>10.3} us/row", t.what, t.ns_per_row / 1e3);
+        }
+    };
+    match lib {
+        Some(l) => {
+            let library = lamarrc_runtime::Library::open(l)?;
+            match name {
+                Some(n) => report(library.entry(n)?, &l.display().to_string()),
+                None => {
+                    for e in library.entries() {
+                        report(e, &l.display().to_string());
+                    }
+                }
+            }
+        }
+        None => {
+            let models = driver::load_models(&[path.to_owned()], name)?;
+            let module = driver::build_module(&models)?;
+            let jit = codegen::jit::Jit::new(&module, opts)?;
+            for e in jit.entries() {
+                report(e, "JIT, host CPU");
+            }
+        }
+    }
     Ok(())
 }

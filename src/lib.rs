@@ -1,6 +1,7 @@
 //! lamarrc: compiles Keras networks and their scikit-learn pre/post-processing into native code
 //! with plain C entry points.
 
+pub mod bench;
 pub mod cli;
 pub mod codegen;
 pub mod data;
