@@ -31,13 +31,23 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Times `entry` one row at a time over `rows` distinct rows (cycled), and batched.
-pub fn run(entry: &Entry, inputs: &[Vec<f32>], rows: usize, batches: &[usize], budget_ms: u64) -> Vec<Timing> {
+pub fn run(
+    entry: &Entry,
+    inputs: &[Vec<f32>],
+    rows: usize,
+    batches: &[usize],
+    budget_ms: u64,
+) -> Vec<Timing> {
     let mut out = Vec::new();
     let info = &entry.info;
     let mut sink = 0f32;
     // Per row: calibrate the repetition count to ~budget/7 per repetition, 7 repetitions.
     let one = |r: usize| -> Vec<f32> {
-        let row: Vec<&[f32]> = inputs.iter().zip(&info.inputs).map(|(x, &w)| &x[r * w..(r + 1) * w]).collect();
+        let row: Vec<&[f32]> = inputs
+            .iter()
+            .zip(&info.inputs)
+            .map(|(x, &w)| &x[r * w..(r + 1) * w])
+            .collect();
         entry.call(&row).expect("widths checked")
     };
     let per_rep = std::time::Duration::from_millis(budget_ms.max(7) / 7);
@@ -59,7 +69,11 @@ pub fn run(entry: &Entry, inputs: &[Vec<f32>], rows: usize, batches: &[usize], b
     });
     for &b in batches {
         let b = b.min(rows).max(1);
-        let slices: Vec<&[f32]> = inputs.iter().zip(&info.inputs).map(|(x, &w)| &x[..b * w]).collect();
+        let slices: Vec<&[f32]> = inputs
+            .iter()
+            .zip(&info.inputs)
+            .map(|(x, &w)| &x[..b * w])
+            .collect();
         let mut samples = Vec::new();
         for _ in 0..7 {
             let t = Instant::now();

@@ -234,7 +234,14 @@ pub fn run(cli: Cli) -> Result<()> {
             batch,
             budget_ms,
             target,
-        } => bench(&path, lib.as_deref(), name.as_deref(), &batch, budget_ms, &target.options()),
+        } => bench(
+            &path,
+            lib.as_deref(),
+            name.as_deref(),
+            &batch,
+            budget_ms,
+            &target.options(),
+        ),
         Command::Validate {
             path,
             input,
@@ -420,7 +427,14 @@ fn run_model(
     Ok(())
 }
 
-fn bench(path: &Path, lib: Option<&Path>, name: Option<&str>, batches: &[usize], budget_ms: u64, opts: &Options) -> Result<()> {
+fn bench(
+    path: &Path,
+    lib: Option<&Path>,
+    name: Option<&str>,
+    batches: &[usize],
+    budget_ms: u64,
+    opts: &Options,
+) -> Result<()> {
     let report = |entry: &lamarrc_runtime::Entry, engine: &str| {
         let rows = 4096;
         let inputs: Vec<Vec<f32>> = entry
@@ -430,7 +444,10 @@ fn bench(path: &Path, lib: Option<&Path>, name: Option<&str>, batches: &[usize],
             .enumerate()
             .map(|(k, &w)| crate::bench::synthetic_rows(rows * w, 7 + k as u64))
             .collect();
-        println!("{} ({engine}): inputs {:?} -> {} outputs", entry.info.name, entry.info.inputs, entry.info.outputs);
+        println!(
+            "{} ({engine}): inputs {:?} -> {} outputs",
+            entry.info.name, entry.info.inputs, entry.info.outputs
+        );
         for t in crate::bench::run(entry, &inputs, rows, batches, budget_ms) {
             println!("  {:<32} {:>10.3} us/row", t.what, t.ns_per_row / 1e3);
         }

@@ -7,7 +7,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum Error {
     #[error(transparent)]
-    Keras(#[from] crate::front::keras::KerasError),
+    Keras(Box<crate::front::keras::KerasError>),
+    #[error(transparent)]
+    Sklearn(#[from] crate::front::sklearn::SklearnError),
     #[error(transparent)]
     Codegen(#[from] crate::codegen::CodegenError),
     #[error("internal error, the IR is invalid (please report):\n{0}")]
@@ -18,6 +20,12 @@ pub enum Error {
     Input { path: PathBuf, message: String },
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<crate::front::keras::KerasError> for Error {
+    fn from(e: crate::front::keras::KerasError) -> Self {
+        Error::Keras(Box::new(e))
+    }
 }
 
 impl Error {

@@ -240,15 +240,16 @@ pub fn quantile_value(
 pub fn power_value(x: f64, lambda: f64, method: PowerMethod, inverse: bool) -> f64 {
     let eps = f64::EPSILON;
     match (method, inverse) {
+        // scipy's `_yeojohnson_transform` (what scikit-learn calls): expm1/log1p, not pow.
         (PowerMethod::YeoJohnson, false) => {
             if x >= 0.0 {
                 if lambda.abs() < eps {
                     x.ln_1p()
                 } else {
-                    ((x + 1.0).powf(lambda) - 1.0) / lambda
+                    (lambda * x.ln_1p()).exp_m1() / lambda
                 }
             } else if (lambda - 2.0).abs() > eps {
-                -((-x + 1.0).powf(2.0 - lambda) - 1.0) / (2.0 - lambda)
+                -((2.0 - lambda) * (-x).ln_1p()).exp_m1() / (2.0 - lambda)
             } else {
                 -(-x).ln_1p()
             }
@@ -266,8 +267,9 @@ pub fn power_value(x: f64, lambda: f64, method: PowerMethod, inverse: bool) -> f
                 1.0 - (-x).exp()
             }
         }
+        // scipy.special.boxcox switches to log below |lambda| < 1e-19.
         (PowerMethod::BoxCox, false) => {
-            if lambda == 0.0 {
+            if lambda.abs() < 1e-19 {
                 x.ln()
             } else {
                 (lambda * x.ln()).exp_m1() / lambda

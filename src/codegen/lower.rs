@@ -25,6 +25,24 @@ impl TargetShape {
     pub fn lanes(&self, dt: DType) -> u32 {
         self.vector_bits / (8 * dt.size_bytes() as u32)
     }
+
+    /// Architectural vector registers (AVX-512 has 32, AVX2 and SSE 16).
+    pub fn vector_registers(&self) -> u32 {
+        if self.vector_bits >= 512 {
+            32
+        } else {
+            16
+        }
+    }
+
+    /// Rows per tile of the batched entry point: as many as keep ≥ 3 accumulators per row.
+    pub fn tile_rows(&self) -> u32 {
+        if self.vector_bits >= 512 {
+            8
+        } else {
+            4
+        }
+    }
 }
 
 /// Where a value lives.
@@ -41,15 +59,22 @@ struct Lower<'a, 'ctx> {
     func: FunctionValue<'ctx>,
     target: TargetShape,
     locs: Vec<Option<Loc<'ctx>>>,
+    /// Rows evaluated per call: 1 for the row function, more for batched tiles.
+    rows: u32,
+    /// While emitting one row of a tile: that row's index (locations are offset to it).
+    cur_row: std::cell::Cell<Option<IntValue<'ctx>>>,
 }
 
-/// Emits `f` as an exported function with the scikinC calling convention.
+/// Emits `f` as a function with the scikinC calling convention that evaluates `rows`
+/// consecutive rows of row-major inputs (`rows = 1`: the exported row function; more: a tile
+/// for the batched entry point, whose Dense layers reuse every weight load across the rows).
 pub fn lower_function<'ctx>(
     cg: &Cg<'ctx>,
     f: &Function,
     symbol: &str,
     linkage: Linkage,
     target: TargetShape,
+    rows: u32,
 ) -> Result<FunctionValue<'ctx>, String> {
     let ptr = cg.ptr();
     let params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
@@ -60,7 +85,10 @@ pub fn lower_function<'ctx>(
 
     // One frame, carved into slots.
     let p = plan(f);
-    let frame_ty = cg.ctx.i8_type().array_type(p.frame_bytes().max(1) as u32);
+    let frame_ty = cg
+        .ctx
+        .i8_type()
+        .array_type((p.frame_bytes() * rows as usize).max(1) as u32);
     let frame = llvm(cg.b.build_alloca(frame_ty, "frame"))?;
     if let Some(i) = frame.as_instruction() {
         let _ = i.set_alignment(64);
@@ -69,7 +97,7 @@ pub fn lower_function<'ctx>(
     let mut off = 0usize;
     for bytes in &p.slot_bytes {
         slot_ptr.push(cg.gep(cg.ctx.i8_type().into(), frame, cg.i64(off as u64))?);
-        off += bytes.div_ceil(64) * 64;
+        off += (bytes * rows as usize).div_ceil(64) * 64;
     }
     let mut locs = Vec::with_capacity(f.nodes.len());
     for (i, n) in f.nodes.iter().enumerate() {
@@ -95,6 +123,8 @@ pub fn lower_function<'ctx>(
         func,
         target,
         locs,
+        rows,
+        cur_row: std::cell::Cell::new(None),
     };
     for i in 0..f.nodes.len() {
         l.node(i).map_err(|e| {
@@ -102,23 +132,73 @@ pub fn lower_function<'ctx>(
             format!("%{i} ({}) {}: {e}", n.op.mnemonic(), n.origin)
         })?;
     }
-    let r = l.loc(f.result.ok_or("function without result")?.index());
+    let result = f.result.ok_or("function without result")?.index();
     let out = func
         .get_nth_param(0)
         .ok_or("missing out")?
         .into_pointer_value();
-    l.copy(r, Loc { ptr: out, ..r }, 0)?;
+    let r0 = l.base(result);
+    l.locs.push(Some(Loc { ptr: out, ..r0 }));
+    let out_index = l.locs.len() - 1;
+    l.per_row(|l| l.copy(l.loc(result)?, l.loc(out_index)?, 0))?;
     llvm(cg.b.build_return(Some(&out)))?;
     Ok(func)
 }
 
 impl<'ctx> Lower<'_, 'ctx> {
-    fn loc(&self, i: usize) -> Loc<'ctx> {
+    /// The location of value `i` for all rows of the tile.
+    fn base(&self, i: usize) -> Loc<'ctx> {
         self.locs[i].expect("every node has a location")
     }
 
-    fn arg(&self, node: usize, k: usize) -> Loc<'ctx> {
+    /// The location of value `i` in the current row (all rows outside [`Self::per_row`]).
+    fn loc(&self, i: usize) -> Res<Loc<'ctx>> {
+        let l = self.base(i);
+        match self.cur_row.get() {
+            None => Ok(l),
+            Some(r) => {
+                let off = llvm(self.cg.b.build_int_mul(r, self.cg.i64(l.len as u64), "row"))?;
+                Ok(Loc {
+                    ptr: self.cg.gep(self.cg.fty(l.dt).into(), l.ptr, off)?,
+                    ..l
+                })
+            }
+        }
+    }
+
+    fn arg(&self, node: usize, k: usize) -> Res<Loc<'ctx>> {
         self.loc(self.f.nodes[node].args[k].index())
+    }
+
+    /// Runs `body` once per row of the tile with [`Self::loc`] offset to that row.
+    fn per_row(&self, mut body: impl FnMut(&Self) -> Res<()>) -> Res<()> {
+        if self.rows == 1 {
+            return body(self);
+        }
+        let cg = self.cg;
+        let pre = cg.b.get_insert_block().ok_or("no block")?;
+        let head = cg.ctx.append_basic_block(self.func, "row");
+        let done = cg.ctx.append_basic_block(self.func, "row.done");
+        llvm(cg.b.build_unconditional_branch(head))?;
+        cg.b.position_at_end(head);
+        let r = llvm(cg.b.build_phi(cg.ctx.i64_type(), "r"))?;
+        let rv = r.as_basic_value().into_int_value();
+        self.cur_row.set(Some(rv));
+        let res = body(self);
+        self.cur_row.set(None);
+        res?;
+        let next = llvm(cg.b.build_int_add(rv, cg.i64(1), "r1"))?;
+        let more = llvm(cg.b.build_int_compare(
+            inkwell::IntPredicate::ULT,
+            next,
+            cg.i64(self.rows as u64),
+            "more",
+        ))?;
+        let latch = cg.b.get_insert_block().ok_or("no block")?;
+        llvm(cg.b.build_conditional_branch(more, head, done))?;
+        r.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
+        cg.b.position_at_end(done);
+        Ok(())
     }
 
     /// A private constant table of `data` in precision `dt`.
@@ -133,12 +213,14 @@ impl<'ctx> Lower<'_, 'ctx> {
         self.bytes_table(name, &bytes)
     }
 
+    /// A named constant; the row and tile variants of a function share it.
     fn bytes_table(&self, name: &str, bytes: &[u8]) -> PointerValue<'ctx> {
+        let full = format!("{}.{name}", self.f.name);
+        if let Some(g) = self.cg.module.get_global(&full) {
+            return g.as_pointer_value();
+        }
         let arr = self.cg.ctx.const_string(bytes, false);
-        let g = self
-            .cg
-            .module
-            .add_global(arr.get_type(), None, &format!("{}.{name}", self.f.name));
+        let g = self.cg.module.add_global(arr.get_type(), None, &full);
         g.set_initializer(&arr);
         g.set_constant(true);
         g.set_linkage(Linkage::Private);
@@ -225,8 +307,8 @@ impl<'ctx> Lower<'_, 'ctx> {
         g: impl Fn(VectorValue<'ctx>, &[VectorValue<'ctx>]) -> Res<VectorValue<'ctx>>,
     ) -> Res<()> {
         let cg = self.cg;
-        let x = self.arg(i, 0);
-        let y = self.loc(i);
+        let x = self.arg(i, 0)?;
+        let y = self.loc(i)?;
         let ptrs: Vec<PointerValue> = tables
             .iter()
             .map(|(name, data)| self.table(&format!("n{i}.{name}"), data, y.dt))
@@ -243,21 +325,29 @@ impl<'ctx> Lower<'_, 'ctx> {
     }
 
     fn node(&mut self, i: usize) -> Res<()> {
-        let cg = self.cg;
-        let n = &self.f.nodes[i];
-        let dt = n.ty.dtype;
-        match &n.op {
+        match &self.f.nodes[i].op {
             Op::Param { .. } => Ok(()),
-            Op::Cast { .. } => self.copy(self.arg(i, 0), self.loc(i), 0),
             Op::Dense {
                 units,
                 kernel,
                 bias,
                 activation,
             } => self.dense(i, *units, kernel, bias.as_deref(), activation),
+            _ => self.per_row(|l| l.node_row(i)),
+        }
+    }
+
+    /// Every op but Dense, for one row.
+    fn node_row(&self, i: usize) -> Res<()> {
+        let cg = self.cg;
+        let n = &self.f.nodes[i];
+        let dt = n.ty.dtype;
+        match &n.op {
+            Op::Param { .. } | Op::Dense { .. } => unreachable!("handled by node()"),
+            Op::Cast { .. } => self.copy(self.arg(i, 0)?, self.loc(i)?, 0),
             Op::Unary(u) => self.elementwise(i, &[], |x, _| math::unary(cg, u, dt, x)),
             Op::Binary(b) => {
-                let (a, c, y) = (self.arg(i, 0), self.arg(i, 1), self.loc(i));
+                let (a, c, y) = (self.arg(i, 0)?, self.arg(i, 1)?, self.loc(i)?);
                 self.chunks(y.len, self.target.lanes(dt), |off, w| {
                     let av = cg.load_vec(dt, w, a.ptr, off)?;
                     let cv = cg.load_vec(dt, w, c.ptr, off)?;
@@ -293,17 +383,17 @@ impl<'ctx> Lower<'_, 'ctx> {
                 cg.min_nan(cg.max_nan(x, cg.splat(dt, w, *lo))?, cg.splat(dt, w, *hi))
             }),
             Op::Concat => {
-                let y = self.loc(i);
+                let y = self.loc(i)?;
                 let mut at = 0;
                 for k in 0..n.args.len() {
-                    let a = self.arg(i, k);
+                    let a = self.arg(i, k)?;
                     self.copy(a, y, at)?;
                     at += a.len;
                 }
                 Ok(())
             }
             Op::Gather { indices } => {
-                let (x, y) = (self.arg(i, 0), self.loc(i));
+                let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
                 for (j, &src) in indices.iter().enumerate() {
                     let v = cg.load_scalar(x.dt, x.ptr, cg.i64(src as u64))?;
                     cg.store_scalar(v, y.dt, y.ptr, cg.i64(j as u64))?;
@@ -317,7 +407,7 @@ impl<'ctx> Lower<'_, 'ctx> {
                 references,
                 columns,
             } => {
-                let (x, y) = (self.arg(i, 0), self.loc(i));
+                let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
                 let nref = references.len();
                 let r = self.table(&format!("n{i}.references"), references, DType::F64);
                 let all: Vec<f64> = columns
@@ -348,7 +438,7 @@ impl<'ctx> Lower<'_, 'ctx> {
                 inverse,
                 lambdas,
             } => {
-                let (x, y) = (self.arg(i, 0), self.loc(i));
+                let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
                 for (c, &lambda) in lambdas.iter().enumerate() {
                     let xv = cg.load_vec(x.dt, 1, x.ptr, cg.i64(c as u64))?;
                     let r = power(cg, x.dt, xv, lambda, *method, *inverse)?;
@@ -359,11 +449,14 @@ impl<'ctx> Lower<'_, 'ctx> {
         }
     }
 
-    /// `activation(x · W + b)` as explicit vectors. The outputs are split into blocks of at most
-    /// 8 native vectors (8 accumulators keep the FMA units busy without spilling); for each
-    /// block a loop over the inputs broadcasts `x[i]` and accumulates `x[i] · W[i, block]`.
-    /// `W` stays in Keras' row-major `inputs × units` layout, so each step reads one contiguous
-    /// run of weights: one row at a time this streams the weights exactly once.
+    /// `activation(x · W + b)` as explicit vectors, for every row of the tile at once.
+    ///
+    /// The outputs are split into blocks; for each block, a loop over the inputs loads the
+    /// block's run of weights `W[k, block]` once (Keras' row-major `inputs × units` layout makes
+    /// it contiguous) and, for each row `r`, broadcasts `x[r, k]` and accumulates into that row's
+    /// accumulators. One row streams the weights exactly once with 8 independent accumulators;
+    /// a tile of R rows reuses each weight load R times, with the block narrowed so that all
+    /// R × block accumulators stay in registers.
     fn dense(
         &self,
         i: usize,
@@ -373,12 +466,22 @@ impl<'ctx> Lower<'_, 'ctx> {
         act: &lamarrc_ir::UnaryOp,
     ) -> Res<()> {
         let cg = self.cg;
-        let (x, y) = (self.arg(i, 0), self.loc(i));
+        let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
         let dt = y.dt;
         let n_in = x.len;
+        let rows = self.rows as usize;
         let w_tab = self.table(&format!("n{i}.kernel"), kernel, dt);
         let b_tab = bias.map(|b| self.table(&format!("n{i}.bias"), b, dt));
-        let block = (8 * self.target.lanes(dt)) as usize;
+        let lanes = self.target.lanes(dt) as usize;
+        // Power-of-two blocks: LLVM legalises them into whole registers (odd widths get
+        // scalarised and re-vectorised across rows, which is slow).
+        let vectors = if rows == 1 {
+            8
+        } else {
+            let fit = ((self.target.vector_registers() as usize - 4) / rows).max(1);
+            1 << fit.ilog2()
+        };
+        let block = vectors * lanes;
         let mut j0 = 0;
         while j0 < units {
             let bw = block.min(units - j0) as u32;
@@ -387,8 +490,8 @@ impl<'ctx> Lower<'_, 'ctx> {
                 Some(b) => cg.load_vec(dt, bw, b, cg.i64(j0 as u64))?,
                 None => vt.const_zero(),
             };
-            let acc = if n_in == 0 {
-                init
+            let accs: Vec<VectorValue> = if n_in == 0 {
+                vec![init; rows]
             } else {
                 let pre = cg.b.get_insert_block().ok_or("no block")?;
                 let head = cg.ctx.append_basic_block(self.func, "dense");
@@ -396,19 +499,25 @@ impl<'ctx> Lower<'_, 'ctx> {
                 llvm(cg.b.build_unconditional_branch(head))?;
                 cg.b.position_at_end(head);
                 let k = llvm(cg.b.build_phi(cg.ctx.i64_type(), "k"))?;
-                let acc = llvm(cg.b.build_phi(vt, "acc"))?;
+                let phis: Vec<_> = (0..rows)
+                    .map(|_| llvm(cg.b.build_phi(vt, "acc")))
+                    .collect::<Res<_>>()?;
                 let kv = k.as_basic_value().into_int_value();
-                let xs = cg.load_scalar(x.dt, x.ptr, kv)?;
-                let xs = if x.dt == dt {
-                    xs
-                } else {
-                    llvm(cg.b.build_float_cast(xs, cg.fty(dt), "xc"))?
-                };
-                let xb = cg.splat_val(xs, bw)?;
-                let row = llvm(cg.b.build_int_mul(kv, cg.i64(units as u64), "row"))?;
+                let row = llvm(cg.b.build_int_mul(kv, cg.i64(units as u64), "wrow"))?;
                 let at = llvm(cg.b.build_int_add(row, cg.i64(j0 as u64), "at"))?;
                 let wv = cg.load_vec(dt, bw, w_tab, at)?;
-                let next_acc = cg.fma(xb, wv, acc.as_basic_value().into_vector_value())?;
+                let mut next_accs = Vec::with_capacity(rows);
+                for (r, phi) in phis.iter().enumerate() {
+                    let xi = llvm(cg.b.build_int_add(kv, cg.i64((r * n_in) as u64), "xi"))?;
+                    let xs = cg.load_scalar(x.dt, x.ptr, xi)?;
+                    let xs = if x.dt == dt {
+                        xs
+                    } else {
+                        llvm(cg.b.build_float_cast(xs, cg.fty(dt), "xc"))?
+                    };
+                    let xb = cg.splat_val(xs, bw)?;
+                    next_accs.push(cg.fma(xb, wv, phi.as_basic_value().into_vector_value())?);
+                }
                 let next = llvm(cg.b.build_int_add(kv, cg.i64(1), "k1"))?;
                 let more = llvm(cg.b.build_int_compare(
                     inkwell::IntPredicate::ULT,
@@ -419,12 +528,16 @@ impl<'ctx> Lower<'_, 'ctx> {
                 let latch = cg.b.get_insert_block().ok_or("no block")?;
                 llvm(cg.b.build_conditional_branch(more, head, done))?;
                 k.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
-                acc.add_incoming(&[(&init, pre), (&next_acc, latch)]);
+                for (phi, nxt) in phis.iter().zip(&next_accs) {
+                    phi.add_incoming(&[(&init, pre), (nxt, latch)]);
+                }
                 cg.b.position_at_end(done);
-                next_acc
+                next_accs
             };
-            let out = math::unary(cg, act, dt, acc)?;
-            cg.store_vec(out, dt, y.ptr, cg.i64(j0 as u64))?;
+            for (r, acc) in accs.into_iter().enumerate() {
+                let out = math::unary(cg, act, dt, acc)?;
+                cg.store_vec(out, dt, y.ptr, cg.i64((r * units + j0) as u64))?;
+            }
             j0 += bw as usize;
         }
         Ok(())
@@ -433,7 +546,7 @@ impl<'ctx> Lower<'_, 'ctx> {
     /// Softmax as Keras computes it: `exp(x - max) / sum`; log-softmax `x - max - log(sum)`.
     fn softmax(&self, i: usize, log: bool) -> Res<()> {
         let cg = self.cg;
-        let (x, y) = (self.arg(i, 0), self.loc(i));
+        let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
         let dt = y.dt;
         let len = y.len as u32;
         // Rows are short (class counts): whole-row vectors, which LLVM splits into registers.
@@ -468,20 +581,18 @@ fn power<'ctx>(
     let m = |n32: &str, n64: &str, a: &[VectorValue<'ctx>]| cg.map_libm(n32, n64, dt, a);
     let eps = f64::EPSILON;
     match (method, inverse) {
+        // scipy's `_yeojohnson_transform`: expm1(λ log1p(x)) / λ, mirrored for x < 0.
         (PowerMethod::YeoJohnson, false) => {
             let pos = if lambda.abs() < eps {
                 m("log1pf", "log1p", &[x])?
             } else {
-                let p = m("powf", "pow", &[cg.fadd(x, k(1.0))?, k(lambda)])?;
-                cg.fdiv(cg.fsub(p, k(1.0))?, k(lambda))?
+                let l = m("log1pf", "log1p", &[x])?;
+                cg.fdiv(m("expm1f", "expm1", &[cg.fmul(l, k(lambda))?])?, k(lambda))?
             };
             let neg = if (lambda - 2.0).abs() > eps {
-                let p = m(
-                    "powf",
-                    "pow",
-                    &[cg.fadd(cg.fneg(x)?, k(1.0))?, k(2.0 - lambda)],
-                )?;
-                cg.fneg(cg.fdiv(cg.fsub(p, k(1.0))?, k(2.0 - lambda))?)?
+                let l = m("log1pf", "log1p", &[cg.fneg(x)?])?;
+                let e = m("expm1f", "expm1", &[cg.fmul(l, k(2.0 - lambda))?])?;
+                cg.fneg(cg.fdiv(e, k(2.0 - lambda))?)?
             } else {
                 cg.fneg(m("log1pf", "log1p", &[cg.fneg(x)?])?)?
             };
@@ -504,7 +615,7 @@ fn power<'ctx>(
         }
         (PowerMethod::BoxCox, false) => {
             let l = m("logf", "log", &[x])?;
-            if lambda == 0.0 {
+            if lambda.abs() < 1e-19 {
                 Ok(l)
             } else {
                 let e = m("expm1f", "expm1", &[cg.fmul(l, k(lambda))?])?;

@@ -86,9 +86,21 @@ pub fn build<'ctx>(
             function: f.name.clone(),
             message,
         };
-        let row = lower::lower_function(&cg, f, &f.name, Linkage::External, shape).map_err(fail)?;
+        let row =
+            lower::lower_function(&cg, f, &f.name, Linkage::External, shape, 1).map_err(fail)?;
         opts.target.annotate(ctx, row);
-        let batch = batch_wrapper(&cg, f, row).map_err(fail)?;
+        let tile_rows = shape.tile_rows();
+        let tile = lower::lower_function(
+            &cg,
+            f,
+            &format!("{}.tile{tile_rows}", f.name),
+            Linkage::Private,
+            shape,
+            tile_rows,
+        )
+        .map_err(fail)?;
+        opts.target.annotate(ctx, tile);
+        let batch = batch_wrapper(&cg, f, row, tile, tile_rows as u64).map_err(fail)?;
         opts.target.annotate(ctx, batch);
     }
     // Helpers (quantile) carry the same target attributes.
@@ -112,11 +124,14 @@ pub fn build<'ctx>(
     Ok(Built { cg, machine })
 }
 
-/// `NAME_batch(out, in0, …, n_rows)`: the row function over row-major arrays.
+/// `NAME_batch(out, in0, …, n_rows)` over row-major arrays: whole tiles of `tile_rows` rows
+/// through the tile function (which reuses weights across rows), the rest row by row.
 fn batch_wrapper<'ctx>(
     cg: &Cg<'ctx>,
     f: &lamarrc_ir::Function,
     row: FunctionValue<'ctx>,
+    tile: FunctionValue<'ctx>,
+    tile_rows: u64,
 ) -> Result<FunctionValue<'ctx>, String> {
     let ptr = cg.ptr();
     let i64t = cg.ctx.i64_type();
@@ -128,38 +143,58 @@ fn batch_wrapper<'ctx>(
         Some(Linkage::External),
     );
     let entry = cg.ctx.append_basic_block(func, "entry");
-    let body = cg.ctx.append_basic_block(func, "row");
-    let done = cg.ctx.append_basic_block(func, "done");
     cg.b.position_at_end(entry);
     let n_rows = func
         .get_nth_param(f.params.len() as u32 + 1)
         .ok_or("n_rows")?
         .into_int_value();
     let out = func.get_nth_param(0).ok_or("out")?.into_pointer_value();
-    let any = llvm(cg.b.build_int_compare(inkwell::IntPredicate::UGT, n_rows, cg.i64(0), "any"))?;
-    llvm(cg.b.build_conditional_branch(any, body, done))?;
-    cg.b.position_at_end(body);
-    let i = llvm(cg.b.build_phi(i64t, "i"))?;
-    let iv = i.as_basic_value().into_int_value();
+    let n_tiles = llvm(cg.b.build_int_unsigned_div(n_rows, cg.i64(tile_rows), "tiles"))?;
+    let tiled = llvm(cg.b.build_int_mul(n_tiles, cg.i64(tile_rows), "tiled"))?;
     let f32t = cg.ctx.f32_type();
     let out_len = f.result_type().map_or(0, |t| t.len) as u64;
-    let mut args = Vec::with_capacity(f.params.len() + 1);
-    let at = llvm(cg.b.build_int_mul(iv, cg.i64(out_len), "o"))?;
-    args.push(cg.gep(f32t.into(), out, at)?.into());
-    for (k, p) in f.params.iter().enumerate() {
-        let base = func
-            .get_nth_param(k as u32 + 1)
-            .ok_or("param")?
-            .into_pointer_value();
-        let at = llvm(cg.b.build_int_mul(iv, cg.i64(p.len as u64), "a"))?;
-        args.push(cg.gep(f32t.into(), base, at)?.into());
-    }
-    llvm(cg.b.build_call(row, &args, ""))?;
-    let next = llvm(cg.b.build_int_add(iv, cg.i64(1), "next"))?;
-    let more = llvm(cg.b.build_int_compare(inkwell::IntPredicate::ULT, next, n_rows, "more"))?;
-    llvm(cg.b.build_conditional_branch(more, body, done))?;
-    i.add_incoming(&[(&cg.i64(0), entry), (&next, body)]);
-    cg.b.position_at_end(done);
+    // Calls `callee` on the row at index `iv`.
+    let call_at =
+        |callee: FunctionValue<'ctx>, iv: inkwell::values::IntValue<'ctx>| -> Result<(), String> {
+            let mut args = Vec::with_capacity(f.params.len() + 1);
+            let at = llvm(cg.b.build_int_mul(iv, cg.i64(out_len), "o"))?;
+            args.push(cg.gep(f32t.into(), out, at)?.into());
+            for (k, p) in f.params.iter().enumerate() {
+                let base = func
+                    .get_nth_param(k as u32 + 1)
+                    .ok_or("param")?
+                    .into_pointer_value();
+                let at = llvm(cg.b.build_int_mul(iv, cg.i64(p.len as u64), "a"))?;
+                args.push(cg.gep(f32t.into(), base, at)?.into());
+            }
+            llvm(cg.b.build_call(callee, &args, ""))?;
+            Ok(())
+        };
+    // A counted loop from `start` (exclusive end `end`) stepping by `step`.
+    let counted = |name: &str,
+                   start: inkwell::values::IntValue<'ctx>,
+                   end: inkwell::values::IntValue<'ctx>,
+                   step: u64,
+                   callee: FunctionValue<'ctx>|
+     -> Result<(), String> {
+        let pre = cg.b.get_insert_block().ok_or("no block")?;
+        let body = cg.ctx.append_basic_block(func, name);
+        let done = cg.ctx.append_basic_block(func, &format!("{name}.done"));
+        let any = llvm(cg.b.build_int_compare(inkwell::IntPredicate::ULT, start, end, "any"))?;
+        llvm(cg.b.build_conditional_branch(any, body, done))?;
+        cg.b.position_at_end(body);
+        let i = llvm(cg.b.build_phi(i64t, "i"))?;
+        let iv = i.as_basic_value().into_int_value();
+        call_at(callee, iv)?;
+        let next = llvm(cg.b.build_int_add(iv, cg.i64(step), "next"))?;
+        let more = llvm(cg.b.build_int_compare(inkwell::IntPredicate::ULT, next, end, "more"))?;
+        llvm(cg.b.build_conditional_branch(more, body, done))?;
+        i.add_incoming(&[(&start, pre), (&next, body)]);
+        cg.b.position_at_end(done);
+        Ok(())
+    };
+    counted("tiles", cg.i64(0), tiled, tile_rows, tile)?;
+    counted("rest", tiled, n_rows, 1, row)?;
     llvm(cg.b.build_return(Some(&out)))?;
     Ok(func)
 }

@@ -11,6 +11,7 @@
 //! - normal output: the exact quantile function, clipped to `ppf(1e-7 - eps)`, `ppf(1 - (1e-7 - eps))`;
 //! - inverse: `ndtr` first (normal), masks against 0 and 1, one ascending interpolation;
 //! - NaN stays NaN.
+//!
 //! The table searches are branch-free with a trip count fixed by `n`.
 
 use super::cg::{llvm, Cg, Res};

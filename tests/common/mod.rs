@@ -15,9 +15,17 @@ pub fn fixtures(kind: &str) -> PathBuf {
 pub fn cases(kind: &str) -> Vec<String> {
     let idx: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixtures(kind).join("index.json")).unwrap()).unwrap();
-    let list = idx.get("cases").and_then(|c| c.as_array()).expect("index.json lists cases");
+    let list = idx
+        .get("cases")
+        .and_then(|c| c.as_array())
+        .expect("index.json lists cases");
     list.iter()
-        .map(|c| c.as_str().map(str::to_owned).or_else(|| c.get("name")?.as_str().map(str::to_owned)).unwrap())
+        .map(|c| {
+            c.as_str()
+                .map(str::to_owned)
+                .or_else(|| c.get("name")?.as_str().map(str::to_owned))
+                .unwrap()
+        })
         .collect()
 }
 
@@ -42,9 +50,7 @@ pub fn worst(y: &[f64], reference: &[f64], atol: f64, rtol: f64) -> (f64, usize)
     assert_eq!(y.len(), reference.len(), "length mismatch");
     let mut worst = (0.0, 0);
     for (i, (&a, &b)) in y.iter().zip(reference).enumerate() {
-        let r = if a.is_nan() && b.is_nan() {
-            0.0
-        } else if a == b {
+        let r = if (a.is_nan() && b.is_nan()) || a == b {
             0.0
         } else {
             let d = (a - b).abs();

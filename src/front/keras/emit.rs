@@ -42,7 +42,7 @@ impl Emitter<'_> {
             index: l.index,
             name: l.name.clone(),
             class: l.class.clone(),
-            source,
+            source: Box::new(source),
         }
     }
 

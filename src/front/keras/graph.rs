@@ -223,7 +223,7 @@ impl Reader<'_> {
                 index,
                 name: lname.clone(),
                 class: lclass.clone(),
-                source,
+                source: Box::new(source),
             };
             // A Sequential's InputLayer is not one of its `layers`, so it takes no weight name.
             let skip_name = sequential && lclass == "InputLayer";

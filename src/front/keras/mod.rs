@@ -58,7 +58,7 @@ pub enum KerasError {
         index: usize,
         name: String,
         class: String,
-        source: LayerError,
+        source: Box<LayerError>,
     },
 }
 

@@ -328,19 +328,19 @@ fn absurd_lengths_do_not_allocate() {
 fn deep_nesting_is_an_error_not_a_crash() {
     let n = 100_000;
     let mut b = vec![b']'; n];
-    b.extend(std::iter::repeat(b'a').take(n - 1));
+    b.extend(std::iter::repeat_n(b'a', n - 1));
     b.push(b'.');
     assert!(err(&b).contains("nested deeper than 256"), "{}", err(&b));
     let mut b = vec![b'('; n];
     b.push(b'.');
     assert!(err(&b).contains("MARKs nested deeper"));
     let mut b = vec![b'N'];
-    b.extend(std::iter::repeat(0x85).take(n));
+    b.extend(std::iter::repeat_n(0x85, n));
     b.push(b'.');
     assert!(err(&b).contains("nested deeper"));
     // copyreg.__newobj__(copyreg.__newobj__, copyreg.__newobj__, ...) must not recurse.
     let mut b = b"\x80\x02ccopy_reg\n__newobj__\nq\x00(".to_vec();
-    b.extend(std::iter::repeat(*b"h\x00").take(n).flatten());
+    b.extend(std::iter::repeat_n(*b"h\x00", n).flatten());
     b.extend_from_slice(b"tR.");
     assert!(err(&b).contains("copyreg helper applied to a copyreg helper"));
     // A list containing itself.
@@ -363,7 +363,7 @@ fn billion_laughs_hits_the_node_budget() {
     assert!(matches!(e.kind, ErrorKind::Limit(_)), "{e}");
     // The VM itself is bounded too: many allocations under a small budget.
     let mut b = b"\x80\x04(".to_vec();
-    b.extend(std::iter::repeat(b'N').take(200_000));
+    b.extend(std::iter::repeat_n(b'N', 200_000));
     b.extend_from_slice(b"l.");
     assert!(matches!(
         load(&b, &default_policy, &small).unwrap_err().kind,
