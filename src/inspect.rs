@@ -61,18 +61,30 @@ fn layers(
     }
 }
 
-/// Renders the description of one model.
-pub fn render(model: &Model) -> Result<String> {
-    let mut s = String::new();
-    let net = &model.network;
-    let _ = writeln!(s, "model `{}`", model.source.name);
-    if let Some(d) = &model.source.dir {
-        let _ = writeln!(s, "  directory  {}", d.display());
-    }
+fn steps(s: &mut String, title: &str, t: &crate::front::sklearn::Transform) {
     let _ = writeln!(
         s,
-        "  network    {} ({}{})",
-        model.source.keras.display(),
+        "\n{title}: {} ({} -> {} features{})",
+        t.file().display(),
+        t.n_features_in(),
+        t.n_features_out(),
+        if t.has_inverse() { ", invertible" } else { "" }
+    );
+    for line in t.describe() {
+        let _ = writeln!(s, "  {line}");
+    }
+}
+
+fn network(s: &mut String, model: &Model, net: &crate::front::keras::Network) -> Result<()> {
+    let file = model
+        .source
+        .keras
+        .as_deref()
+        .unwrap_or(std::path::Path::new("model.keras"));
+    let _ = writeln!(
+        s,
+        "\nnetwork: {} ({}{})",
+        file.display(),
         net.graph.class,
         net.keras_version
             .as_deref()
@@ -88,20 +100,45 @@ pub fn render(model: &Model) -> Result<String> {
         .map(|(i, &w)| f.param(format!("p{i}"), w, Origin::default()))
         .collect();
     let mut trace = Vec::new();
-    net.graph
-        .emit(&mut f, &params, &model.source.keras, Some(&mut trace))?;
+    net.graph.emit(&mut f, &params, file, Some(&mut trace))?;
     let widths = trace
         .iter()
         .map(|t| (t.path.clone(), f.ty(t.output).len))
         .collect();
-    let _ = writeln!(s, "\nlayers:");
     let _ = writeln!(
         s,
         "  {:<28} {:<20} {:>6} {:>7}  {:<12} {:>9}",
-        "name", "class", "units", "output", "activation", "params"
+        "layer", "class", "units", "output", "activation", "params"
     );
-    layers(&net.graph, 0, &widths, &mut s, "");
+    layers(&net.graph, 0, &widths, s, "");
     let _ = writeln!(s, "  total parameters: {}", net.params());
+    Ok(())
+}
+
+/// Renders the description of one model: its scikit-learn steps, its layers, its symbols.
+pub fn render(model: &Model) -> Result<String> {
+    let mut s = String::new();
+    let _ = writeln!(s, "model `{}`", model.source.name);
+    if let Some(d) = &model.source.dir {
+        let _ = writeln!(s, "  directory {}", d.display());
+    }
+    if let Some(t) = &model.tx {
+        steps(
+            &mut s,
+            if model.network.is_none() && model.source.dir.is_none() {
+                "transform"
+            } else {
+                "preprocessing (tX)"
+            },
+            t,
+        );
+    }
+    if let Some(net) = &model.network {
+        network(&mut s, model, net)?;
+    }
+    if let Some(t) = &model.ty {
+        steps(&mut s, "postprocessing (tY, applied inverted)", t);
+    }
     let _ = writeln!(s, "\nexported symbols:");
     for func in model.functions()? {
         let names = crate::codegen::header::param_names(func.params.len());

@@ -2,7 +2,7 @@
 //! each node's precision after every op. It defines what the IR means; codegen and passes are
 //! tested against it and against the fixtures made by Keras and scikit-learn.
 
-use crate::func::Function;
+use crate::func::{Function, Module};
 use crate::op::{BinaryOp, Distribution, Op, PowerMethod, UnaryOp};
 use crate::special::{normal_cdf, normal_ppf};
 
@@ -285,8 +285,21 @@ pub fn power_value(x: f64, lambda: f64, method: PowerMethod, inverse: bool) -> f
     }
 }
 
+/// Evaluates function `name` of `m` on one row (calls into other functions of `m` resolve).
+pub fn run_module(m: &Module, name: &str, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
+    let f = m
+        .function(name)
+        .ok_or_else(|| format!("no function `{name}`"))?;
+    let wide: Vec<Vec<f64>> = inputs
+        .iter()
+        .map(|x| x.iter().map(|&v| v as f64).collect())
+        .collect();
+    let refs: Vec<&[f64]> = wide.iter().map(Vec::as_slice).collect();
+    eval(Some(m), f, &refs)
+}
+
 /// Evaluates `f` on one row. `inputs[i]` is parameter `i`. Returns the result as f64 values
-/// (already rounded to the result's precision).
+/// (already rounded to the result's precision). `f` must not call other functions.
 pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
     let wide: Vec<Vec<f64>> = inputs
         .iter()
@@ -299,6 +312,10 @@ pub fn run(f: &Function, inputs: &[&[f32]]) -> Result<Vec<f64>, String> {
 /// As [`run`], but parameters take f64 values as given (not rounded to f32): for testing
 /// f64 steps against scikit-learn on its own float64 data.
 pub fn run_f64(f: &Function, inputs: &[&[f64]]) -> Result<Vec<f64>, String> {
+    eval(None, f, inputs)
+}
+
+fn eval(m: Option<&Module>, f: &Function, inputs: &[&[f64]]) -> Result<Vec<f64>, String> {
     if inputs.len() != f.params.len() {
         return Err(format!(
             "`{}` takes {} inputs, got {}",
@@ -392,6 +409,22 @@ pub fn run_f64(f: &Function, inputs: &[&[f64]]) -> Result<Vec<f64>, String> {
                 .zip(columns)
                 .map(|(&x, c)| quantile_value(x, &c.quantiles, references, *distribution, *inverse))
                 .collect(),
+            Op::Call { callee, .. } => {
+                let m = m.ok_or_else(|| {
+                    format!("`{}` calls `{callee}`: evaluate it with run_module", f.name)
+                })?;
+                let g = m
+                    .function(callee)
+                    .ok_or_else(|| format!("no function `{callee}`"))?;
+                // Arguments cross the C ABI as f32.
+                let args: Vec<Vec<f64>> = node
+                    .args
+                    .iter()
+                    .map(|a| values[a.index()].iter().map(|&v| v as f32 as f64).collect())
+                    .collect();
+                let refs: Vec<&[f64]> = args.iter().map(Vec::as_slice).collect();
+                eval(Some(m), g, &refs)?
+            }
             Op::Power {
                 method,
                 inverse,

@@ -204,6 +204,12 @@ pub enum Op {
         references: Vec<f64>,
         columns: Vec<QuantileColumn>,
     },
+    /// Calls another function of the module (an exported sub-step) on f32 arguments; the
+    /// result is the callee's f32 output. The verifier checks the callee's signature.
+    Call {
+        callee: String,
+        result_len: usize,
+    },
     /// PowerTransformer's per-column transform (without the standardising scaler).
     Power {
         method: PowerMethod,
@@ -231,6 +237,7 @@ impl Op {
             Op::Clip { .. } => "clip",
             Op::Quantile { .. } => "quantile",
             Op::Power { .. } => "power",
+            Op::Call { .. } => "call",
         }
     }
 
@@ -380,6 +387,14 @@ impl Op {
                 Ok(a)
             }
             Op::Power { lambdas, .. } => per_column("lambdas", lambdas.len()),
+            Op::Call { callee, result_len } => {
+                if let Some(bad) = args.iter().find(|t| t.dtype != DType::F32) {
+                    return err(format!(
+                        "call {callee}: arguments cross the C ABI as f32, got {bad}"
+                    ));
+                }
+                Ok(Type::f32(*result_len))
+            }
         }
     }
 }

@@ -108,6 +108,7 @@ fn op_text(op: &Op, in_len: usize) -> String {
                 constant(&all, &[columns.len(), references.len()])
             )
         }
+        Op::Call { callee, .. } => format!("call @{callee}"),
         Op::Power {
             method,
             inverse,

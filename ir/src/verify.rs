@@ -128,6 +128,45 @@ pub fn verify_function(f: &Function, errors: &mut Vec<VerifyError>) {
     }
 }
 
+/// Calls name an earlier function of the module whose parameters match the arguments.
+fn verify_calls(m: &Module, f: &Function, errors: &mut Vec<VerifyError>) {
+    let position = |name: &str| m.functions.iter().position(|g| g.name == name);
+    let here = position(&f.name);
+    for (i, n) in f.nodes.iter().enumerate() {
+        let Op::Call { callee, result_len } = &n.op else {
+            continue;
+        };
+        let mut report = |message: String| {
+            errors.push(VerifyError {
+                function: f.name.clone(),
+                node: Some(ValueId(i as u32)),
+                origin: n.origin.to_string(),
+                message,
+            })
+        };
+        let Some(k) = position(callee) else {
+            report(format!("calls `{callee}`, which is not in the module"));
+            continue;
+        };
+        if here.is_some_and(|h| k >= h) {
+            report(format!(
+                "calls `{callee}`, which must come earlier in the module"
+            ));
+        }
+        let g = &m.functions[k];
+        let widths: Vec<usize> = n.args.iter().map(|a| f.ty(*a).len).collect();
+        let want: Vec<usize> = g.params.iter().map(|p| p.len).collect();
+        if widths != want {
+            report(format!(
+                "calls `{callee}` with widths {widths:?}, it takes {want:?}"
+            ));
+        }
+        if g.result_type().map(|t| t.len) != Some(*result_len) {
+            report(format!("expects {result_len} values from `{callee}`"));
+        }
+    }
+}
+
 /// Verifies a module: every function, and that names are unique.
 pub fn verify(m: &Module) -> Result<(), VerifyErrors> {
     let mut errors = Vec::new();
@@ -141,6 +180,7 @@ pub fn verify(m: &Module) -> Result<(), VerifyErrors> {
             });
         }
         verify_function(f, &mut errors);
+        verify_calls(m, f, &mut errors);
     }
     if errors.is_empty() {
         Ok(())

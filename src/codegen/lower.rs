@@ -45,6 +45,11 @@ impl TargetShape {
     }
 }
 
+/// The symbol of the function evaluating tiles of `rows` rows of `name`.
+pub fn tile_symbol(name: &str, rows: u32) -> String {
+    format!("{name}.tile{rows}")
+}
+
 /// Where a value lives.
 #[derive(Clone, Copy)]
 struct Loc<'ctx> {
@@ -333,8 +338,35 @@ impl<'ctx> Lower<'_, 'ctx> {
                 bias,
                 activation,
             } => self.dense(i, *units, kernel, bias.as_deref(), activation),
+            Op::Call { callee, .. } => self.call(i, callee),
             _ => self.per_row(|l| l.node_row(i)),
         }
+    }
+
+    /// A call into another exported function: its row function, or for a tile its tile
+    /// function over the same rows. Never inlined, so each sub-step is compiled once.
+    fn call(&self, i: usize, callee: &str) -> Res<()> {
+        let cg = self.cg;
+        let symbol = if self.rows == 1 {
+            callee.to_string()
+        } else {
+            tile_symbol(callee, self.rows)
+        };
+        let target = cg
+            .module
+            .get_function(&symbol)
+            .ok_or_else(|| format!("`{symbol}` is not emitted before its caller"))?;
+        let mut args: Vec<inkwell::values::BasicMetadataValueEnum> = vec![self.base(i).ptr.into()];
+        for a in &self.f.nodes[i].args {
+            args.push(self.base(a.index()).ptr.into());
+        }
+        let call = llvm(cg.b.build_call(target, &args, ""))?;
+        let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
+        call.add_attribute(
+            inkwell::attributes::AttributeLoc::Function,
+            cg.ctx.create_enum_attribute(noinline, 0),
+        );
+        Ok(())
     }
 
     /// Every op but Dense, for one row.
@@ -343,7 +375,9 @@ impl<'ctx> Lower<'_, 'ctx> {
         let n = &self.f.nodes[i];
         let dt = n.ty.dtype;
         match &n.op {
-            Op::Param { .. } | Op::Dense { .. } => unreachable!("handled by node()"),
+            Op::Param { .. } | Op::Dense { .. } | Op::Call { .. } => {
+                unreachable!("handled by node()")
+            }
             Op::Cast { .. } => self.copy(self.arg(i, 0)?, self.loc(i)?, 0),
             Op::Unary(u) => self.elementwise(i, &[], |x, _| math::unary(cg, u, dt, x)),
             Op::Binary(b) => {
@@ -535,10 +569,18 @@ impl<'ctx> Lower<'_, 'ctx> {
                 next_accs
             };
             for (r, acc) in accs.into_iter().enumerate() {
-                let out = math::unary(cg, act, dt, acc)?;
-                cg.store_vec(out, dt, y.ptr, cg.i64((r * units + j0) as u64))?;
+                cg.store_vec(acc, dt, y.ptr, cg.i64((r * units + j0) as u64))?;
             }
             j0 += bw as usize;
+        }
+        // The activation runs as a vector loop over the stored sums: applied to every
+        // accumulator in place it would make one huge basic block, and LLVM's register
+        // allocator is superlinear in block size (compile time went from 0.4 s to 3 s).
+        if !act.is_identity() {
+            self.chunks(rows * units, lanes as u32, |off, w| {
+                let v = cg.load_vec(dt, w, y.ptr, off)?;
+                cg.store_vec(math::unary(cg, act, dt, v)?, dt, y.ptr, off)
+            })?;
         }
         Ok(())
     }
