@@ -61,7 +61,11 @@ fn write_f32(path: &Path, v: &[f32]) {
 }
 
 fn read_f32(path: &Path) -> Vec<f64> {
-    std::fs::read(path).unwrap().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect()
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+        .collect()
 }
 
 #[test]
@@ -71,7 +75,13 @@ fn generator_called_from_c_matches_keras() {
     let case = fixtures("keras").join("generator_two_inputs");
     let so = d.join("lib.so");
     let o = Command::new(env!("CARGO_BIN_EXE_lamarrc"))
-        .args(["compile", case.to_str().unwrap(), "--emit=so", "-o", so.to_str().unwrap()])
+        .args([
+            "compile",
+            case.to_str().unwrap(),
+            "--emit=so",
+            "-o",
+            so.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -79,7 +89,9 @@ fn generator_called_from_c_matches_keras() {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let o = Command::new(&cc)
         .current_dir(d)
-        .args(["-std=c99", "-Wall", "-Werror", "-O1", "main.c", "-o", "main", "-ldl"])
+        .args([
+            "-std=c99", "-Wall", "-Werror", "-O1", "main.c", "-o", "main", "-ldl",
+        ])
         .output()
         .expect("a C compiler (cc) is needed for this test; scripts/setup.sh installs gcc");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -90,14 +102,32 @@ fn generator_called_from_c_matches_keras() {
     let o = Command::new(d.join("main"))
         .arg(&so)
         .arg(shape[0].to_string())
-        .args([d.join("in.bin"), d.join("noise.bin"), d.join("rows.bin"), d.join("batch.bin")])
+        .args([
+            d.join("in.bin"),
+            d.join("noise.bin"),
+            d.join("rows.bin"),
+            d.join("batch.bin"),
+        ])
         .output()
         .unwrap();
-    assert!(o.status.success(), "C program failed ({:?}): {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "C program failed ({:?}): {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let (_, expected) = npy(&case.join("expected.npy"));
     let rows = read_f32(&d.join("rows.bin"));
     let batch = read_f32(&d.join("batch.bin"));
     let (w, i) = worst(&rows, &expected, 1e-5, 1e-4);
-    assert!(w <= 1.0, "row calls differ from Keras at {i}: {} vs {}", rows[i], expected[i]);
-    assert_eq!(rows, batch, "batched and row-by-row calls must agree bit for bit");
+    assert!(
+        w <= 1.0,
+        "row calls differ from Keras at {i}: {} vs {}",
+        rows[i],
+        expected[i]
+    );
+    assert_eq!(
+        rows, batch,
+        "batched and row-by-row calls must agree bit for bit"
+    );
 }

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn lamarrc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lamarrc")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lamarrc"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -29,9 +32,15 @@ fn exported(path: &Path) -> Vec<String> {
     let data = std::fs::read(path).unwrap();
     let file = object::File::parse(&*data).unwrap();
     let syms: Vec<String> = if path.extension().is_some_and(|e| e == "so") {
-        file.dynamic_symbols().filter(|s| s.is_definition()).filter_map(|s| s.name().ok().map(str::to_owned)).collect()
+        file.dynamic_symbols()
+            .filter(|s| s.is_definition())
+            .filter_map(|s| s.name().ok().map(str::to_owned))
+            .collect()
     } else {
-        file.symbols().filter(|s| s.is_definition() && s.is_global()).filter_map(|s| s.name().ok().map(str::to_owned)).collect()
+        file.symbols()
+            .filter(|s| s.is_definition() && s.is_global())
+            .filter_map(|s| s.name().ok().map(str::to_owned))
+            .collect()
     };
     syms
 }
@@ -40,14 +49,27 @@ fn exported(path: &Path) -> Vec<String> {
 fn compile_so_writes_library_and_header() {
     let dir = tempfile::tempdir().unwrap();
     let so = dir.path().join("libgen.so");
-    let o = lamarrc(&["compile", &case("generator_two_inputs"), "--emit=so", "-o", so.to_str().unwrap()]);
+    let o = lamarrc(&[
+        "compile",
+        &case("generator_two_inputs"),
+        "--emit=so",
+        "-o",
+        so.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let syms = exported(&so);
-    for s in ["generator_two_inputs", "generator_two_inputs_batch", "lamarrc_metadata"] {
+    for s in [
+        "generator_two_inputs",
+        "generator_two_inputs_batch",
+        "lamarrc_metadata",
+    ] {
         assert!(syms.iter().any(|x| x == s), "{s} not exported: {syms:?}");
     }
     let h = std::fs::read_to_string(dir.path().join("libgen.h")).unwrap();
-    assert!(h.contains("float* generator_two_inputs(float* out, const float* in, const float* noise);"), "{h}");
+    assert!(
+        h.contains("float* generator_two_inputs(float* out, const float* in, const float* noise);"),
+        "{h}"
+    );
     assert!(h.contains("#define GENERATOR_TWO_INPUTS_NUM_NOISE 6"));
 }
 
@@ -59,15 +81,28 @@ fn every_emit_kind_produces_its_file() {
         ("ll", "m.ll", Some("define ptr @residual(")),
         ("asm", "m.s", Some("residual:")),
         ("bc", "m.bc", None),
-        ("h", "m.h", Some("float* residual(float* out, const float* in);")),
+        (
+            "h",
+            "m.h",
+            Some("float* residual(float* out, const float* in);"),
+        ),
     ] {
         let out = dir.path().join(file);
-        let o = lamarrc(&["compile", &case("residual"), &format!("--emit={emit}"), "-o", out.to_str().unwrap()]);
+        let o = lamarrc(&[
+            "compile",
+            &case("residual"),
+            &format!("--emit={emit}"),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{emit}: {}", stderr(&o));
         let bytes = std::fs::read(&out).unwrap();
         assert!(!bytes.is_empty(), "{emit}: empty output");
         if let Some(n) = needle {
-            assert!(String::from_utf8_lossy(&bytes).contains(n), "{emit}: `{n}` missing");
+            assert!(
+                String::from_utf8_lossy(&bytes).contains(n),
+                "{emit}: `{n}` missing"
+            );
         }
         if emit == "obj" {
             let syms = exported(&out);
@@ -83,26 +118,62 @@ fn every_emit_kind_produces_its_file() {
 fn name_option_and_default_names() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("x.h");
-    let o = lamarrc(&["compile", &case("residual"), "--emit=h", "--name", "my_net", "-o", out.to_str().unwrap()]);
+    let o = lamarrc(&[
+        "compile",
+        &case("residual"),
+        "--emit=h",
+        "--name",
+        "my_net",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(&out).unwrap().contains("float* my_net(float* out"));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("float* my_net(float* out"));
     // A .keras file passed directly is named after its directory when it is `model.keras`.
     let keras = fixtures("keras").join("residual/model.keras");
-    let o = lamarrc(&["compile", keras.to_str().unwrap(), "--emit=h", "-o", out.to_str().unwrap()]);
+    let o = lamarrc(&[
+        "compile",
+        keras.to_str().unwrap(),
+        "--emit=h",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success());
-    assert!(std::fs::read_to_string(&out).unwrap().contains("float* residual(float* out"));
-    let o = lamarrc(&["compile", &case("residual"), "--emit=h", "--name", "9bad-name", "-o", out.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("float* residual(float* out"));
+    let o = lamarrc(&[
+        "compile",
+        &case("residual"),
+        "--emit=h",
+        "--name",
+        "9bad-name",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not a valid C identifier"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a valid C identifier"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn inspect_reports_keras_parameter_count() {
     for name in ["residual", "batchnorm", "nested_sequential", "prelu"] {
-        let want = common::meta(&fixtures("keras").join(name))["count_params"].as_u64().unwrap();
+        let want = common::meta(&fixtures("keras").join(name))["count_params"]
+            .as_u64()
+            .unwrap();
         let o = lamarrc(&["inspect", &case(name)]);
         assert!(o.status.success(), "{}", stderr(&o));
-        assert!(stdout(&o).contains(&format!("total parameters: {want}")), "{name}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains(&format!("total parameters: {want}")),
+            "{name}: {}",
+            stdout(&o)
+        );
     }
 }
 
@@ -112,16 +183,27 @@ fn run_writes_outputs_matching_keras() {
     let d = fixtures("keras").join("generator_two_inputs");
     let out = dir.path().join("y.csv");
     let o = lamarrc(&[
-        "run", d.to_str().unwrap(),
-        "--input", d.join("input.npy").to_str().unwrap(),
-        "--noise", d.join("noise.npy").to_str().unwrap(),
-        "-o", out.to_str().unwrap(),
+        "run",
+        d.to_str().unwrap(),
+        "--input",
+        d.join("input.npy").to_str().unwrap(),
+        "--noise",
+        d.join("noise.npy").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 65, "header + 64 rows");
     // Without noise, a generator is refused with a hint.
-    let o = lamarrc(&["run", d.to_str().unwrap(), "--input", d.join("input.npy").to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = lamarrc(&[
+        "run",
+        d.to_str().unwrap(),
+        "--input",
+        d.join("input.npy").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--noise"), "{}", stderr(&o));
 }
@@ -136,20 +218,42 @@ fn validate_fails_on_a_perturbed_reference() {
     let m = lamarrc::data::Matrix::new(shape[0], shape[1], v.iter().map(|&x| x as f32).collect());
     lamarrc::data::write(&bad, &m).unwrap();
     let args = |r: &Path| {
-        vec!["validate".to_string(), d.display().to_string(), "--input".into(), d.join("input.npy").display().to_string(), "--reference".into(), r.display().to_string()]
+        vec![
+            "validate".to_string(),
+            d.display().to_string(),
+            "--input".into(),
+            d.join("input.npy").display().to_string(),
+            "--reference".into(),
+            r.display().to_string(),
+        ]
     };
-    let ok = Command::new(env!("CARGO_BIN_EXE_lamarrc")).args(args(&d.join("expected.npy"))).output().unwrap();
+    let ok = Command::new(env!("CARGO_BIN_EXE_lamarrc"))
+        .args(args(&d.join("expected.npy")))
+        .output()
+        .unwrap();
     assert!(ok.status.success(), "{}", stderr(&ok));
-    let o = Command::new(env!("CARGO_BIN_EXE_lamarrc")).args(args(&bad)).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_lamarrc"))
+        .args(args(&bad))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("1 of 192 values exceed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 of 192 values exceed"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Runs `compile` on a broken input; asserts exit 1, the message parts, and no output file.
 fn refuses(path: &Path, needles: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("libx.so");
-    let o = lamarrc(&["compile", path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = lamarrc(&[
+        "compile",
+        path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
     assert!(err.starts_with("error: "), "{err}");
@@ -157,7 +261,10 @@ fn refuses(path: &Path, needles: &[&str]) {
         assert!(err.contains(n), "`{n}` missing from: {err}");
     }
     assert!(!err.contains("panicked"), "{err}");
-    let left: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let left: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
 }
 
@@ -173,7 +280,8 @@ fn doctored(dir: &Path, name: &str, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u
         let mut buf = Vec::new();
         e.read_to_end(&mut buf).unwrap();
         if let Some(b) = edit(&n, buf) {
-            w.start_file(n, zip::write::SimpleFileOptions::default()).unwrap();
+            w.start_file(n, zip::write::SimpleFileOptions::default())
+                .unwrap();
             w.write_all(&b).unwrap();
         }
     }
@@ -193,20 +301,54 @@ fn broken_inputs_are_refused_clearly() {
     let real = std::fs::read(fixtures("keras").join("residual/model.keras")).unwrap();
     std::fs::write(d.join("truncated.keras"), &real[..real.len() / 2]).unwrap();
     refuses(&d.join("truncated.keras"), &["truncated.keras"]);
-    let p = doctored(d, "noweights.keras", |n, b| (n != "model.weights.h5").then_some(b));
+    let p = doctored(d, "noweights.keras", |n, b| {
+        (n != "model.weights.h5").then_some(b)
+    });
     refuses(&p, &["noweights.keras", "model.weights.h5"]);
-    let p = doctored(d, "badjson.keras", |n, b| Some(if n == "config.json" { b"{not json".to_vec() } else { b }));
+    let p = doctored(d, "badjson.keras", |n, b| {
+        Some(if n == "config.json" {
+            b"{not json".to_vec()
+        } else {
+            b
+        })
+    });
     refuses(&p, &["badjson.keras", "config.json", "JSON"]);
     let p = doctored(d, "unknown.keras", |n, b| {
-        Some(if n == "config.json" { String::from_utf8(b).unwrap().replacen("\"Add\"", "\"Conv2D\"", 1).into_bytes() } else { b })
+        Some(if n == "config.json" {
+            String::from_utf8(b)
+                .unwrap()
+                .replacen("\"Add\"", "\"Conv2D\"", 1)
+                .into_bytes()
+        } else {
+            b
+        })
     });
     refuses(&p, &["unknown.keras", "Conv2D", "supported"]);
     let p = doctored(d, "units.keras", |n, b| {
-        Some(if n == "config.json" { String::from_utf8(b).unwrap().replacen("\"units\": 16", "\"units\": 17", 1).into_bytes() } else { b })
+        Some(if n == "config.json" {
+            String::from_utf8(b)
+                .unwrap()
+                .replacen("\"units\": 16", "\"units\": 17", 1)
+                .into_bytes()
+        } else {
+            b
+        })
     });
     refuses(&p, &["units.keras", "Dense", "vars/0"]);
-    let p = doctored(d, "badh5.keras", |n, b| Some(if n == "model.weights.h5" { b[..b.len() / 3].to_vec() } else { b }));
+    let p = doctored(d, "badh5.keras", |n, b| {
+        Some(if n == "model.weights.h5" {
+            b[..b.len() / 3].to_vec()
+        } else {
+            b
+        })
+    });
     refuses(&p, &["badh5.keras", "model.weights.h5"]);
-    let p = doctored(d, "garbageh5.keras", |n, b| Some(if n == "model.weights.h5" { vec![7u8; 4096] } else { b }));
+    let p = doctored(d, "garbageh5.keras", |n, b| {
+        Some(if n == "model.weights.h5" {
+            vec![7u8; 4096]
+        } else {
+            b
+        })
+    });
     refuses(&p, &["garbageh5.keras", "not an HDF5 file"]);
 }
