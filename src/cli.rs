@@ -82,6 +82,29 @@ impl TargetArgs {
     }
 }
 
+/// Where rows come from and which compiled code evaluates them.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Input rows: .npy, .npz, .csv (with a header) or .feather (Arrow IPC).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Input columns by name (CSV, Feather), in this order; default: all, in the file's order.
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Noise rows for generators; without it, noise is drawn from N(0, 1) with --seed.
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Seed of the normal noise drawn for generators when --noise is not given.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Use this compiled library instead of the JIT.
+    #[arg(long)]
+    pub lib: Option<PathBuf>,
+    /// Function to evaluate (default: the model's name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Compile model directories (or .keras files) into one library.
@@ -133,17 +156,14 @@ pub enum Command {
     /// Compare a compiled model with reference outputs; exits non-zero beyond the tolerance.
     Validate {
         path: PathBuf,
-        #[arg(long)]
-        input: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
         /// Reference outputs (e.g. Keras + scikit-learn), same rows as the input.
         #[arg(long)]
         reference: PathBuf,
+        /// Write a self-contained HTML report with the distributions and error histograms.
         #[arg(long)]
-        noise: Option<PathBuf>,
-        #[arg(long)]
-        lib: Option<PathBuf>,
-        #[arg(long)]
-        name: Option<String>,
+        report: Option<PathBuf>,
         /// Allowed error: |y - ref| <= atol + rtol |ref|. The defaults bound float32 round-off
         /// of the network as a tY inverse transform may amplify it; a network alone matches
         /// Keras within 1e-5 + 1e-4 |ref|.
@@ -155,20 +175,11 @@ pub enum Command {
     /// Evaluate a model on a file of rows (JIT, or a compiled library with --lib).
     Run {
         path: PathBuf,
-        /// Input rows: .npy, .npz or .csv with a header.
-        #[arg(long)]
-        input: PathBuf,
-        /// Noise rows for generators (.npy, .npz, .csv).
-        #[arg(long)]
-        noise: Option<PathBuf>,
-        /// Output file: .npy or .csv.
+        #[command(flatten)]
+        data: DataArgs,
+        /// Output file: .npy, .csv or .feather.
         #[arg(short, long)]
         output: PathBuf,
-        /// Use this compiled library instead of the JIT.
-        #[arg(long)]
-        lib: Option<PathBuf>,
-        #[arg(long)]
-        name: Option<String>,
     },
 }
 
@@ -214,21 +225,6 @@ pub fn run(cli: Cli) -> Result<()> {
             print!("{}", lamarrc_ir::print::module(&m));
             Ok(())
         }
-        Command::Run {
-            path,
-            input,
-            noise,
-            output,
-            lib,
-            name,
-        } => run_model(
-            &path,
-            &input,
-            noise.as_deref(),
-            &output,
-            lib.as_deref(),
-            name.as_deref(),
-        ),
         Command::Bench {
             path,
             lib,
@@ -244,34 +240,74 @@ pub fn run(cli: Cli) -> Result<()> {
             budget_ms,
             &target.options(),
         ),
+        Command::Run { path, data, output } => {
+            let (y, _) = evaluate(&path, &data)?;
+            data::write(&output, &y).map_err(|m| Error::input(&output, m))?;
+            eprintln!(
+                "wrote {} ({} rows x {} outputs)",
+                output.display(),
+                y.rows,
+                y.cols
+            );
+            Ok(())
+        }
         Command::Validate {
             path,
-            input,
+            data,
             reference,
-            noise,
-            lib,
-            name,
+            report,
             atol,
             rtol,
         } => {
-            let x = read_matrix(&input)?;
-            let r = noise.as_deref().map(read_matrix).transpose()?;
-            let y = evaluate(
-                &path,
-                &x,
-                &input,
-                r.as_ref().zip(noise.as_deref()),
-                lib.as_deref(),
-                name.as_deref(),
-            )?;
-            let reference_m = read_matrix(&reference)?;
-            let report = crate::validate::compare(&y, &reference_m, atol, rtol)
+            if data.noise.is_none() && is_generator(&path, &data)? {
+                return Err(Error::Usage(
+                    "validating a generator needs the noise its reference was made with: give --noise".into(),
+                ));
+            }
+            let (y, engine) = evaluate(&path, &data)?;
+            let reference_m = read_matrix(&reference, None)?;
+            let summary = crate::validate::compare(&y, &reference_m, atol, rtol)
                 .map_err(|m| Error::input(&reference, m))?;
-            print!("{}", report.render());
-            if report.failed() {
+            print!("{}", summary.render());
+            if let Some(r) = &report {
+                let names: Vec<String> = if reference_m.names.len() == reference_m.cols {
+                    reference_m.names.clone()
+                } else {
+                    vec![String::new(); y.cols]
+                };
+                let compiled: Vec<Vec<f32>> = (0..y.cols)
+                    .map(|j| (0..y.rows).map(|i| y.data[i * y.cols + j]).collect())
+                    .collect();
+                let refs: Vec<Vec<f32>> = (0..y.cols)
+                    .map(|j| {
+                        (0..y.rows)
+                            .map(|i| reference_m.data[i * y.cols + j])
+                            .collect()
+                    })
+                    .collect();
+                let columns: Vec<crate::report::Column> = (0..y.cols)
+                    .map(|j| crate::report::Column {
+                        name: names[j].clone(),
+                        compiled: &compiled[j],
+                        reference: &refs[j],
+                    })
+                    .collect();
+                let info = crate::report::ReportInfo {
+                    model: path.display().to_string(),
+                    engine,
+                    atol,
+                    rtol,
+                    rows: y.rows,
+                    inputs: data.input.display().to_string(),
+                };
+                write_atomic(r, crate::report::render_html(&info, &columns).as_bytes())
+                    .map_err(|e| Error::input(r, format!("cannot write: {e}")))?;
+                println!("report: {}", r.display());
+            }
+            if summary.failed() {
                 return Err(Error::Usage(format!(
                     "{} of {} values exceed the tolerance (atol {atol}, rtol {rtol})",
-                    report.total_exceeding(),
+                    summary.total_exceeding(),
                     y.data.len()
                 )));
             }
@@ -345,88 +381,156 @@ fn compile(
     Ok(())
 }
 
-/// Evaluates a model (JIT, or the function of the same name in `lib`) on rows of inputs.
-pub fn evaluate(
-    path: &Path,
-    x: &Matrix,
-    x_path: &Path,
-    noise: Option<(&Matrix, &Path)>,
-    lib: Option<&Path>,
-    name: Option<&str>,
-) -> Result<Matrix> {
-    let eval = |entry: &lamarrc_runtime::Entry| -> Result<Matrix> {
-        let info = &entry.info;
-        let check = |m: &Matrix, w: usize, p: &Path, what: &str| -> Result<()> {
-            if m.cols != w {
-                return Err(Error::input(
-                    p,
-                    format!("{what} has {} columns, `{}` expects {w}", m.cols, info.name),
-                ));
+fn read_matrix(p: &Path, columns: Option<&[String]>) -> Result<Matrix> {
+    data::read_columns(p, columns).map_err(|m| Error::input(p, m))
+}
+
+/// Compiled code to evaluate: a JIT or a loaded library (kept alive with its entry).
+enum Engine {
+    Jit(codegen::jit::Jit),
+    Library(lamarrc_runtime::Library),
+}
+
+impl Engine {
+    fn open(path: &Path, data: &DataArgs) -> Result<(Engine, String, String)> {
+        match &data.lib {
+            Some(l) => {
+                let name = match &data.name {
+                    Some(n) => n.clone(),
+                    None => driver::resolve(path, None)?.name,
+                };
+                Ok((
+                    Engine::Library(lamarrc_runtime::Library::open(l)?),
+                    name,
+                    l.display().to_string(),
+                ))
             }
-            if m.rows != x.rows {
-                return Err(Error::input(
-                    p,
-                    format!("{what} has {} rows, the input {}", m.rows, x.rows),
-                ));
+            None => {
+                let models = driver::load_models(&[path.to_owned()], data.name.as_deref())?;
+                let module = driver::build_module(&models)?;
+                let name = models[0].source.name.clone();
+                Ok((
+                    Engine::Jit(codegen::jit::Jit::new(&module, &Options::default())?),
+                    name,
+                    "JIT (host CPU)".into(),
+                ))
             }
-            Ok(())
-        };
-        check(x, info.inputs[0], x_path, "the input")?;
-        let mut inputs: Vec<&[f32]> = vec![&x.data];
-        if info.inputs.len() > 1 {
-            let Some((r, rp)) = noise else {
-                return Err(Error::Usage(format!(
-                    "`{}` is a generator: give its noise with --noise ({} columns)",
-                    info.name, info.inputs[1]
-                )));
-            };
-            check(r, info.inputs[1], rp, "the noise")?;
-            inputs.push(&r.data);
         }
-        let y = entry.call_batch(&inputs, x.rows)?;
-        Ok(Matrix::new(x.rows, info.outputs, y))
-    };
-    match lib {
-        Some(l) => {
-            let library = lamarrc_runtime::Library::open(l)?;
-            let wanted = match name {
-                Some(n) => n.to_owned(),
-                None => driver::resolve(path, None)?.name,
-            };
-            eval(library.entry(&wanted)?)
-        }
-        None => {
-            let models = driver::load_models(&[path.to_owned()], name)?;
-            let module = driver::build_module(&models)?;
-            let jit = codegen::jit::Jit::new(&module, &Options::default())?;
-            eval(jit.entry(&models[0].source.name)?)
-        }
+    }
+
+    fn entry(&self, name: &str) -> Result<&lamarrc_runtime::Entry> {
+        Ok(match self {
+            Engine::Jit(j) => j.entry(name)?,
+            Engine::Library(l) => l.entry(name)?,
+        })
     }
 }
 
-fn read_matrix(p: &Path) -> Result<Matrix> {
-    data::read(p).map_err(|m| Error::input(p, m))
+fn is_generator(path: &Path, data: &DataArgs) -> Result<bool> {
+    let (engine, name, _) = Engine::open(path, data)?;
+    Ok(engine.entry(&name)?.info.inputs.len() > 1)
 }
 
-fn run_model(
-    path: &Path,
-    input: &Path,
-    noise: Option<&Path>,
-    output: &Path,
-    lib: Option<&Path>,
-    name: Option<&str>,
-) -> Result<()> {
-    let x = read_matrix(input)?;
-    let r = noise.map(read_matrix).transpose()?;
-    let y = evaluate(path, &x, input, r.as_ref().zip(noise), lib, name)?;
-    data::write(output, &y).map_err(|m| Error::input(output, m))?;
-    eprintln!(
-        "wrote {} ({} rows x {} outputs)",
-        output.display(),
-        y.rows,
-        y.cols
+/// Standard normal noise from a seeded SplitMix64 stream through Box–Muller: reproducible
+/// across machines for a given seed (a dependency for two formulas is not worth it).
+pub fn normal_noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed ^ 0x6C61_6D61_7272_6321;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        // A uniform in (0, 1], never 0, so the logarithm stays finite.
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 + 0.5 / (1u64 << 53) as f64
+    };
+    let mut out = Vec::with_capacity(n + 1);
+    while out.len() < n {
+        let (u, v) = (next(), next());
+        let r = (-2.0 * u.ln()).sqrt();
+        let t = std::f64::consts::TAU * v;
+        out.push((r * t.cos()) as f32);
+        out.push((r * t.sin()) as f32);
+    }
+    out.truncate(n);
+    out
+}
+
+/// Rows per batched call in `run`: large enough to amortise, small enough to show progress.
+const CHUNK_ROWS: usize = 16384;
+
+/// Evaluates a model on the input rows in chunks; returns the outputs and the engine's name.
+pub fn evaluate(path: &Path, data: &DataArgs) -> Result<(Matrix, String)> {
+    let x = read_matrix(&data.input, data.columns.as_deref())?;
+    let (engine, name, engine_name) = Engine::open(path, data)?;
+    let entry = engine.entry(&name)?;
+    let info = &entry.info;
+    let check = |m: &Matrix, w: usize, p: &Path, what: &str| -> Result<()> {
+        if m.cols != w {
+            return Err(Error::input(
+                p,
+                format!("{what} has {} columns, `{}` expects {w}", m.cols, info.name),
+            ));
+        }
+        if m.rows != x.rows {
+            return Err(Error::input(
+                p,
+                format!("{what} has {} rows, the input {}", m.rows, x.rows),
+            ));
+        }
+        Ok(())
+    };
+    check(&x, info.inputs[0], &data.input, "the input")?;
+    if info.inputs.len() > 2 {
+        return Err(Error::Usage(format!(
+            "`{}` takes {} inputs; `run` feeds at most an input and a noise",
+            info.name,
+            info.inputs.len()
+        )));
+    }
+    let noise = match (&data.noise, info.inputs.get(1)) {
+        (Some(p), Some(&w)) => {
+            let r = read_matrix(p, None)?;
+            check(&r, w, p, "the noise")?;
+            Some(r.data)
+        }
+        (None, Some(&w)) => {
+            eprintln!(
+                "`{}` is a generator: drawing its noise from N(0, 1) with seed {}",
+                info.name, data.seed
+            );
+            Some(normal_noise(x.rows * w, data.seed))
+        }
+        (Some(p), None) => return Err(Error::input(p, format!("`{}` takes no noise", info.name))),
+        (None, None) => None,
+    };
+    let bar = indicatif::ProgressBar::new(x.rows as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    Ok(())
+    let start = std::time::Instant::now();
+    let mut y = Vec::with_capacity(x.rows * info.outputs);
+    let mut at = 0;
+    while at < x.rows {
+        let n = CHUNK_ROWS.min(x.rows - at);
+        let mut inputs: Vec<&[f32]> = vec![&x.data[at * info.inputs[0]..(at + n) * info.inputs[0]]];
+        if let (Some(r), Some(&w)) = (&noise, info.inputs.get(1)) {
+            inputs.push(&r[at * w..(at + n) * w]);
+        }
+        y.extend(entry.call_batch(&inputs, n)?);
+        at += n;
+        bar.set_position(at as u64);
+    }
+    bar.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{}: {} rows in {:.3} s ({:.0} rows/s, {engine_name})",
+        info.name,
+        x.rows,
+        secs,
+        x.rows as f64 / secs.max(1e-9)
+    );
+    Ok((Matrix::new(x.rows, info.outputs, y), engine_name))
 }
 
 fn bench(

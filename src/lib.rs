@@ -10,6 +10,7 @@ pub mod error;
 pub mod front;
 pub mod fsutil;
 pub mod inspect;
+pub mod report;
 pub mod validate;
 
 pub use error::{Error, Result};

@@ -195,17 +195,110 @@ fn run_writes_outputs_matching_keras() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 65, "header + 64 rows");
-    // Without noise, a generator is refused with a hint.
+    // Without noise, a generator draws it from N(0, 1) with a seed: reproducible.
+    let run_seeded = |seed: &str, out: &Path| {
+        let o = lamarrc(&[
+            "run",
+            d.to_str().unwrap(),
+            "--input",
+            d.join("input.npy").to_str().unwrap(),
+            "--seed",
+            seed,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("drawing its noise from N(0, 1) with seed"),
+            "{}",
+            stderr(&o)
+        );
+        std::fs::read(out).unwrap()
+    };
+    let a = run_seeded("7", &dir.path().join("a.npy"));
+    let b = run_seeded("7", &dir.path().join("b.npy"));
+    let c = run_seeded("8", &dir.path().join("c.npy"));
+    assert_eq!(a, b, "same seed, same outputs");
+    assert_ne!(a, c, "another seed, other outputs");
+}
+
+#[test]
+fn noise_is_standard_normal() {
+    let n = lamarrc::cli::normal_noise(200_000, 3);
+    let mean = n.iter().map(|&v| v as f64).sum::<f64>() / n.len() as f64;
+    let var = n.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n.len() as f64;
+    // Standard errors: 1/sqrt(n) = 0.0022 for the mean, sqrt(2/n) = 0.0032 for the variance.
+    assert!(mean.abs() < 0.012, "mean {mean}");
+    assert!((var - 1.0).abs() < 0.016, "variance {var}");
+    assert!(n.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn feather_input_by_column_name_and_html_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = fixtures("keras").join("residual");
+    // A Feather file whose columns are the model's inputs in reverse order plus an extra one.
+    let (shape, x) = common::npy_f32(&d.join("input.npy"));
+    let (rows, cols) = (shape[0], shape[1]);
+    let names: Vec<String> = (0..cols)
+        .rev()
+        .map(|j| format!("x{j}"))
+        .chain(["junk".to_string()])
+        .collect();
+    let data: Vec<f32> = (0..rows)
+        .flat_map(|i| {
+            (0..cols)
+                .rev()
+                .map(move |j| (i, j))
+                .map(|(i, j)| x[i * cols + j])
+                .chain([0.0])
+        })
+        .collect();
+    let feather = dir.path().join("in.feather");
+    lamarrc::data::feather::write_feather(&feather, &names, rows, &data).unwrap();
+    let wanted: Vec<String> = (0..cols).map(|j| format!("x{j}")).collect();
+    let report = dir.path().join("report.html");
+    let o = lamarrc(&[
+        "validate",
+        d.to_str().unwrap(),
+        "--input",
+        feather.to_str().unwrap(),
+        "--columns",
+        &wanted.join(","),
+        "--reference",
+        d.join("expected.npy").to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(
+        html.matches("<svg").count(),
+        3 * 3,
+        "three panels per output"
+    );
+    assert!(
+        !html.contains("src=\"http") && !html.contains("<script"),
+        "self-contained"
+    );
+    // A missing column is named, with the ones the file has.
     let o = lamarrc(&[
         "run",
         d.to_str().unwrap(),
         "--input",
-        d.join("input.npy").to_str().unwrap(),
+        feather.to_str().unwrap(),
+        "--columns",
+        "x0,nope",
         "-o",
-        out.to_str().unwrap(),
+        dir.path().join("y.npy").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--noise"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nope") && stderr(&o).contains("x4"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -33,10 +33,64 @@ fn ext(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Reads `.npy`, `.npz` (its first array) or `.csv`.
+/// Reads `.npy`, `.npz` (its first array), `.csv` (with a header) or Feather / Arrow IPC
+/// (`.feather`, `.arrow`, `.ipc`). `columns` picks columns by name (CSV and Feather), in the
+/// order given; otherwise every column is taken in the file's order.
+pub fn read_columns(path: &Path, columns: Option<&[String]>) -> Result<Matrix, String> {
+    let what = path.display();
+    match ext(path).as_str() {
+        "feather" | "arrow" | "ipc" => {
+            let (names, rows, data) =
+                feather::read_feather(path, columns).map_err(|e| format!("{what}: {e}"))?;
+            return Ok(Matrix {
+                rows,
+                cols: names.len(),
+                data,
+                names,
+            });
+        }
+        "csv" if columns.is_some() => {
+            let m = csv_read(path).map_err(|e| format!("{what}: {e}"))?;
+            return select(m, columns.unwrap_or_default()).map_err(|e| format!("{what}: {e}"));
+        }
+        _ if columns.is_some() => {
+            return Err(format!(
+                "{what}: --columns needs column names, which only CSV and Feather files have"
+            ));
+        }
+        _ => {}
+    }
+    read(path)
+}
+
+/// The named columns of `m`, in the order given.
+fn select(m: Matrix, columns: &[String]) -> Result<Matrix, String> {
+    let idx: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            m.names
+                .iter()
+                .position(|n| n == c)
+                .ok_or_else(|| format!("no column `{c}`; the file has: {}", m.names.join(", ")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut data = Vec::with_capacity(m.rows * idx.len());
+    for i in 0..m.rows {
+        data.extend(idx.iter().map(|&j| m.data[i * m.cols + j]));
+    }
+    Ok(Matrix {
+        rows: m.rows,
+        cols: idx.len(),
+        data,
+        names: columns.to_vec(),
+    })
+}
+
+/// Reads `.npy`, `.npz` (its first array), `.csv` or Feather, every column in file order.
 pub fn read(path: &Path) -> Result<Matrix, String> {
     let what = path.display();
     match ext(path).as_str() {
+        "feather" | "arrow" | "ipc" => read_columns(path, None),
         "npy" => {
             let bytes = std::fs::read(path).map_err(|e| format!("{what}: {e}"))?;
             npy::read(&bytes).map_err(|e| format!("{what}: {e}"))
@@ -44,20 +98,31 @@ pub fn read(path: &Path) -> Result<Matrix, String> {
         "npz" => npy::read_npz(path).map_err(|e| format!("{what}: {e}")),
         "csv" => csv_read(path).map_err(|e| format!("{what}: {e}")),
         other => Err(format!(
-            "{what}: unknown input format `.{other}`; expected .npy, .npz or .csv"
+            "{what}: unknown input format `.{other}`; expected .npy, .npz, .csv or .feather"
         )),
     }
 }
 
-/// Writes `.npy` (float32) or `.csv`, atomically (a temporary file renamed into place).
+/// Writes `.npy` (float32), `.csv` or `.feather`, atomically (a temporary file renamed into place).
 pub fn write(path: &Path, m: &Matrix) -> Result<(), String> {
     let what = path.display();
     let bytes = match ext(path).as_str() {
+        "feather" | "arrow" | "ipc" => {
+            let names: Vec<String> = if m.names.len() == m.cols {
+                m.names.clone()
+            } else {
+                (0..m.cols).map(|j| format!("y{j}")).collect()
+            };
+            let tmp = crate::fsutil::TempOut::beside(path).map_err(|e| format!("{what}: {e}"))?;
+            feather::write_feather(tmp.path(), &names, m.rows, &m.data)
+                .map_err(|e| format!("{what}: {e}"))?;
+            return tmp.commit(path).map_err(|e| format!("{what}: {e}"));
+        }
         "npy" => npy::write(m),
         "csv" => csv_write(m).map_err(|e| format!("{what}: {e}"))?,
         other => {
             return Err(format!(
-                "{what}: unknown output format `.{other}`; expected .npy or .csv"
+                "{what}: unknown output format `.{other}`; expected .npy, .csv or .feather"
             ))
         }
     };
@@ -122,6 +187,8 @@ fn csv_write(m: &Matrix) -> Result<Vec<u8>, String> {
     }
     w.into_inner().map_err(|e| e.to_string())
 }
+
+pub mod feather;
 
 pub mod npy {
     //! `.npy` through npyz; `.npz` members through our zip reader.
