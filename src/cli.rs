@@ -354,6 +354,20 @@ fn compile(
         println!("wrote {}", out.display());
         return Ok(());
     }
+    if emit == EmitArg::So {
+        let objects = codegen::objects_parallel(&module, opts)?;
+        let tmp = TempOut::beside(&out).map_err(io(&out))?;
+        codegen::link_shared_objects(&objects, tmp.path())?;
+        tmp.commit(&out).map_err(io(&out))?;
+        let h = out.with_extension("h");
+        write_atomic(
+            &h,
+            codegen::header::render(&module, &header_name).as_bytes(),
+        )
+        .map_err(io(&h))?;
+        println!("wrote {} and {}", out.display(), h.display());
+        return Ok(());
+    }
     let ctx = inkwell::context::Context::create();
     let built = codegen::build(&ctx, &module, opts)?;
     match emit.emit() {

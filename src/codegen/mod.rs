@@ -75,13 +75,122 @@ pub fn build<'ctx>(
     m: &Module,
     opts: &Options,
 ) -> Result<Built<'ctx>, CodegenError> {
+    build_part(ctx, m, &m.functions.iter().collect::<Vec<_>>(), true, opts)
+}
+
+/// Groups of functions that call one another (a model's sub-steps and its chain): each group
+/// can be compiled in its own LLVM module, since calls stay inside groups.
+fn call_groups(m: &Module) -> Vec<Vec<usize>> {
+    let n = m.functions.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for (i, f) in m.functions.iter().enumerate() {
+        for node in &f.nodes {
+            if let lamarrc_ir::Op::Call { callee, .. } = &node.op {
+                if let Some(j) = m.functions.iter().position(|g| &g.name == callee) {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a] = b;
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut root_of: Vec<Option<usize>> = vec![None; n];
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        match root_of[r] {
+            Some(g) => groups[g].push(i),
+            None => {
+                root_of[r] = Some(groups.len());
+                groups.push(vec![i]);
+            }
+        }
+    }
+    groups
+}
+
+/// Object code for `m` as several objects compiled in parallel (one LLVM context per thread),
+/// to be linked together. The partition and the object order depend only on `m`, so the
+/// result is reproducible.
+pub fn objects_parallel(m: &Module, opts: &Options) -> Result<Vec<Vec<u8>>, CodegenError> {
+    let groups = call_groups(m);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(groups.len())
+        .max(1);
+    // Balance by constant data (weights dominate compile time), largest first.
+    let weight = |g: &Vec<usize>| {
+        g.iter()
+            .map(|&i| m.functions[i].constant_count() + 1000)
+            .sum::<usize>()
+    };
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&g| (std::cmp::Reverse(weight(&groups[g])), g));
+    let mut shards: Vec<Vec<usize>> = vec![Vec::new(); threads];
+    let mut load = vec![0usize; threads];
+    for g in order {
+        let k = (0..threads).min_by_key(|&k| (load[k], k)).unwrap_or(0);
+        load[k] += weight(&groups[g]);
+        shards[k].push(g);
+    }
+    for s in &mut shards {
+        s.sort();
+    }
+    // Initialise LLVM's targets once, before the threads.
+    opts.target.machine(opts.opt_level)?;
+    let results: Vec<Result<Vec<u8>, CodegenError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shards
+            .iter()
+            .enumerate()
+            .map(|(k, shard)| {
+                let fs: Vec<&lamarrc_ir::Function> = shard
+                    .iter()
+                    .flat_map(|&g| groups[g].iter().map(|&i| &m.functions[i]))
+                    .collect();
+                scope.spawn(move || {
+                    let ctx = Context::create();
+                    // The library's description goes with the first shard only.
+                    let built = build_part(&ctx, m, &fs, k == 0, opts)?;
+                    built.object()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(CodegenError::Llvm(
+                        "a code generation thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Builds and optimises an LLVM module holding `functions` of `m` (and, if `with_metadata`,
+/// the description of all of `m`).
+fn build_part<'ctx>(
+    ctx: &'ctx Context,
+    m: &Module,
+    functions: &[&lamarrc_ir::Function],
+    with_metadata: bool,
+    opts: &Options,
+) -> Result<Built<'ctx>, CodegenError> {
     let machine = opts.target.machine(opts.opt_level)?;
     let cg = Cg::new(ctx, "lamarrc");
     cg.module.set_triple(&machine.get_triple());
     cg.module
         .set_data_layout(&machine.get_target_data().get_data_layout());
     let shape = opts.target.shape();
-    for f in &m.functions {
+    for f in functions.iter().copied() {
         let fail = |message: String| CodegenError::Function {
             function: f.name.clone(),
             message,
@@ -109,7 +218,9 @@ pub fn build<'ctx>(
             opts.target.annotate(ctx, func);
         }
     }
-    metadata(&cg, m).map_err(CodegenError::Llvm)?;
+    if with_metadata {
+        metadata(&cg, m).map_err(CodegenError::Llvm)?;
+    }
     cg.module
         .verify()
         .map_err(|e| CodegenError::Llvm(format!("invalid module: {}", e.to_string())))?;
@@ -264,21 +375,30 @@ impl Built<'_> {
 /// Links an object file into a shared library with the system C compiler driver (`cc`, or
 /// `$LAMARRC_CC`), adding libm for the few functions we do not emit ourselves.
 pub fn link_shared(object: &[u8], out: &Path) -> Result<(), CodegenError> {
+    link_shared_objects(&[object.to_vec()], out)
+}
+
+/// As [`link_shared`], for several objects (from [`objects_parallel`]).
+pub fn link_shared_objects(objects: &[Vec<u8>], out: &Path) -> Result<(), CodegenError> {
     let dir = tempfile::tempdir().map_err(|source| CodegenError::Io {
         path: "temporary directory".into(),
         source,
     })?;
-    let obj = dir.path().join("lamarrc.o");
-    std::fs::write(&obj, object).map_err(|source| CodegenError::Io {
-        path: obj.display().to_string(),
-        source,
-    })?;
+    let mut objs = Vec::with_capacity(objects.len());
+    for (k, object) in objects.iter().enumerate() {
+        let obj = dir.path().join(format!("lamarrc{k}.o"));
+        std::fs::write(&obj, object).map_err(|source| CodegenError::Io {
+            path: obj.display().to_string(),
+            source,
+        })?;
+        objs.push(obj);
+    }
     let cc = std::env::var("LAMARRC_CC").unwrap_or_else(|_| "cc".into());
     let output = std::process::Command::new(&cc)
         .arg("-shared")
         .arg("-o")
         .arg(out)
-        .arg(&obj)
+        .args(&objs)
         .arg("-lm")
         // No lazy binding and a read-only GOT: the library is loaded once and called millions of times.
         .arg("-Wl,-z,now,-z,relro")
