@@ -121,6 +121,9 @@ pub enum Command {
         /// Name of the exported function (single model; default: the directory or file name).
         #[arg(long)]
         name: Option<String>,
+        /// Print the IR after every optimisation pass (to stderr).
+        #[arg(long)]
+        print_after_all: bool,
         #[command(flatten)]
         target: TargetArgs,
     },
@@ -129,12 +132,16 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
-    /// Print the tensor IR.
+    /// Print the tensor IR: as the frontends build it, or after an optimisation pass.
     Ir {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         #[arg(long)]
         name: Option<String>,
+        /// Run the default pipeline up to and including this pass (or `all`), then print.
+        /// Passes: fold-constants, fuse-residual, unroll-quantile, dce.
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Time the compiled code: per-row latency and batched throughput.
     Bench {
@@ -202,12 +209,14 @@ pub fn run(cli: Cli) -> Result<()> {
             emit,
             output,
             name,
+            print_after_all,
             target,
         } => compile(
             &paths,
             emit,
             output.as_deref(),
             name.as_deref(),
+            print_after_all,
             &target.options(),
         ),
         Command::Inspect { paths } => {
@@ -219,9 +228,23 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ir { paths, name } => {
+        Command::Ir { paths, name, after } => {
             let models = driver::load_models(&paths, name.as_deref())?;
-            let m = driver::build_module(&models)?;
+            let mut m = driver::build_module(&models)?;
+            if let Some(last) = after {
+                let pipeline = lamarrc_passes::DEFAULT_PIPELINE;
+                let upto = if last == "all" {
+                    pipeline.len()
+                } else {
+                    1 + pipeline.iter().position(|p| *p == last).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--after: no pass `{last}`; passes: {}, all",
+                            pipeline.join(", ")
+                        ))
+                    })?
+                };
+                driver::optimise(&mut m, &pipeline[..upto], |_, _, _| {})?;
+            }
             print!("{}", lamarrc_ir::print::module(&m));
             Ok(())
         }
@@ -325,10 +348,30 @@ fn compile(
     emit: EmitArg,
     output: Option<&Path>,
     name: Option<&str>,
+    print_after_all: bool,
     opts: &Options,
 ) -> Result<()> {
     let models = driver::load_models(paths, name)?;
-    let module = driver::build_module(&models)?;
+    let mut module = driver::build_module(&models)?;
+    if print_after_all {
+        eprintln!(
+            "; IR before optimisation\n{}",
+            lamarrc_ir::print::module(&module)
+        );
+    }
+    driver::optimise(
+        &mut module,
+        lamarrc_passes::DEFAULT_PIPELINE,
+        |pass, changed, m| {
+            if print_after_all {
+                if changed {
+                    eprintln!("; IR after {pass}\n{}", lamarrc_ir::print::module(m));
+                } else {
+                    eprintln!("; {pass}: unchanged\n");
+                }
+            }
+        },
+    )?;
     let lib_name = if models.len() == 1 {
         models[0].source.name.clone()
     } else {
@@ -421,7 +464,7 @@ impl Engine {
             }
             None => {
                 let models = driver::load_models(&[path.to_owned()], data.name.as_deref())?;
-                let module = driver::build_module(&models)?;
+                let module = driver::compile_module(&models)?;
                 let name = models[0].source.name.clone();
                 Ok((
                     Engine::Jit(codegen::jit::Jit::new(&module, &Options::default())?),
@@ -586,7 +629,7 @@ fn bench(
         }
         None => {
             let models = driver::load_models(&[path.to_owned()], name)?;
-            let module = driver::build_module(&models)?;
+            let module = driver::compile_module(&models)?;
             let jit = codegen::jit::Jit::new(&module, opts)?;
             for e in jit.entries() {
                 report(e, "JIT, host CPU");

@@ -485,6 +485,29 @@ pub fn build_module(models: &[Model]) -> Result<Module> {
     Ok(m)
 }
 
+/// Runs the optimisation pipeline on `m`; `after` sees the module after each pass. Debug
+/// builds (the tests) verify the module after every pass.
+pub fn optimise(
+    m: &mut Module,
+    passes: &[&str],
+    after: impl FnMut(&str, bool, &Module),
+) -> Result<()> {
+    lamarrc_passes::run_pipeline(m, passes, cfg!(debug_assertions), after)
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// Loads, builds and optimises with the default pipeline: what `lamarrc compile` compiles.
+pub fn compile_module(models: &[Model]) -> Result<Module> {
+    let mut m = build_module(models)?;
+    compile_module_in_place(&mut m)?;
+    Ok(m)
+}
+
+/// The default pipeline on a built module.
+pub fn compile_module_in_place(m: &mut Module) -> Result<()> {
+    optimise(m, lamarrc_passes::DEFAULT_PIPELINE, |_, _, _| {})
+}
+
 /// Resolves and loads models from paths (`name` only for a single path).
 pub fn load_models(paths: &[PathBuf], name: Option<&str>) -> Result<Vec<Model>> {
     if paths.is_empty() {

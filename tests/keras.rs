@@ -119,7 +119,8 @@ fn module_of(cases: &[Case]) -> Module {
             Model::load(driver::resolve(&fixtures("keras").join(&c.name), None).unwrap()).unwrap()
         })
         .collect();
-    driver::build_module(&models).unwrap()
+    // What `lamarrc compile` compiles: built and optimised by the default pipeline.
+    driver::compile_module(&models).unwrap()
 }
 
 fn run_entry(c: &Case, entry: &lamarrc_runtime::Entry, engine: &str) {

@@ -24,7 +24,7 @@ fn tracking(name: &str) -> std::path::PathBuf {
 
 fn load(paths: &[std::path::PathBuf]) -> (Vec<Model>, lamarrc_ir::Module) {
     let models = driver::load_models(paths, None).unwrap();
-    let module = driver::build_module(&models).unwrap();
+    let module = driver::compile_module(&models).unwrap();
     (models, module)
 }
 
@@ -203,7 +203,7 @@ fn every_scikit_learn_estimator_compiled_matches_scikit_learn() {
         .zip(&cases)
         .map(|(p, c)| Model::load(driver::resolve(p, Some(c)).unwrap()).unwrap())
         .collect();
-    let module = driver::build_module(&models).unwrap();
+    let module = driver::compile_module(&models).unwrap();
     let jit = Jit::new(&module, &Default::default()).unwrap();
     let mut inverses = 0;
     for c in &cases {

@@ -346,15 +346,26 @@ fn eval(m: Option<&Module>, f: &Function, inputs: &[&[f64]]) -> Result<Vec<f64>,
                 kernel,
                 bias,
                 activation,
+            }
+            | Op::Residual {
+                units,
+                kernel,
+                bias,
+                activation,
             } => {
                 let x = arg(0);
+                let residual = matches!(node.op, Op::Residual { .. }).then(|| arg(1));
                 (0..*units)
                     .map(|j| {
                         let mut acc = bias.as_ref().map_or(0.0, |b| dt.round(b[j]));
                         for (i, xi) in x.iter().enumerate() {
                             acc += xi * dt.round(kernel[i * units + j]);
                         }
-                        activation.eval(dt.round(acc))
+                        let y = activation.eval(dt.round(acc));
+                        match residual {
+                            Some(r) => dt.round(y) + r[j],
+                            None => y,
+                        }
                     })
                     .collect()
             }
@@ -404,6 +415,7 @@ fn eval(m: Option<&Module>, f: &Function, inputs: &[&[f64]]) -> Result<Vec<f64>,
                 inverse,
                 references,
                 columns,
+                ..
             } => arg(0)
                 .iter()
                 .zip(columns)

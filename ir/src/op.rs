@@ -166,6 +166,14 @@ pub enum Op {
         bias: Option<Vec<f64>>,
         activation: UnaryOp,
     },
+    /// A skip connection fused into its Dense: `activation(x · kernel + bias) + r`, with
+    /// arguments `[x, r]` (made by the `fuse-residual` pass from Dense → Add).
+    Residual {
+        units: usize,
+        kernel: Vec<f64>,
+        bias: Option<Vec<f64>>,
+        activation: UnaryOp,
+    },
     Unary(UnaryOp),
     Binary(BinaryOp),
     /// `x * scale + shift`, per column: every linear scaler and BatchNormalization.
@@ -203,6 +211,9 @@ pub enum Op {
         inverse: bool,
         references: Vec<f64>,
         columns: Vec<QuantileColumn>,
+        /// The references are exactly `numpy.linspace(0, 1, n)`: code computes them instead of
+        /// loading a table (set by the `unroll-quantile` pass after checking every value).
+        linspace: bool,
     },
     /// Calls another function of the module (an exported sub-step) on f32 arguments; the
     /// result is the callee's f32 output. The verifier checks the callee's signature.
@@ -225,6 +236,7 @@ impl Op {
             Op::Param { .. } => "param",
             Op::Cast { .. } => "cast",
             Op::Dense { .. } => "dense",
+            Op::Residual { .. } => "residual",
             Op::Unary(_) => "unary",
             Op::Binary(b) => b.name(),
             Op::Affine { .. } => "affine",
@@ -244,7 +256,9 @@ impl Op {
     /// Number of scalars of constant data the op carries (weights, tables).
     pub fn constant_count(&self) -> usize {
         match self {
-            Op::Dense { kernel, bias, .. } => kernel.len() + bias.as_ref().map_or(0, Vec::len),
+            Op::Dense { kernel, bias, .. } | Op::Residual { kernel, bias, .. } => {
+                kernel.len() + bias.as_ref().map_or(0, Vec::len)
+            }
             Op::Affine { scale, shift } => scale.len() + shift.len(),
             Op::Standardize { mean, scale } => mean.len() + scale.len(),
             Op::Gather { indices } => indices.len(),
@@ -313,6 +327,29 @@ impl Op {
                 }
                 Ok(a.with_len(*units))
             }
+            Op::Residual {
+                units,
+                kernel,
+                bias,
+                ..
+            } => match args {
+                [x, r] => {
+                    let y = Op::Dense {
+                        units: *units,
+                        kernel: kernel.clone(),
+                        bias: bias.clone(),
+                        activation: UnaryOp::Identity,
+                    }
+                    .infer(&[*x])?;
+                    if *r != y {
+                        return err(format!(
+                            "residual: the skip input is {r}, the layer gives {y}"
+                        ));
+                    }
+                    Ok(y)
+                }
+                _ => err(format!("residual takes 2 arguments, got {}", args.len())),
+            },
             Op::Unary(_) | Op::Softmax | Op::LogSoftmax | Op::Clip { .. } => one(),
             Op::Binary(b) => match args {
                 [x, y] if x == y => Ok(*x),

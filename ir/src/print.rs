@@ -65,6 +65,22 @@ fn op_text(op: &Op, in_len: usize) -> String {
             }
             s
         }
+        Op::Residual {
+            units,
+            kernel,
+            bias,
+            activation,
+        } => {
+            let mut s = format!(
+                "residual {units} {} kernel={}",
+                activation.name(),
+                constant(kernel, &[in_len, *units])
+            );
+            if let Some(b) = bias {
+                s += &format!(" bias={}", constant(b, &[b.len()]));
+            }
+            s
+        }
         Op::Unary(u) => u.name(),
         Op::Binary(b) => b.name().to_string(),
         Op::Affine { scale, shift } => format!(
@@ -78,10 +94,7 @@ fn op_text(op: &Op, in_len: usize) -> String {
             constant(scale, &[scale.len()])
         ),
         Op::Concat => "concat".into(),
-        Op::Gather { indices } => {
-            let items: Vec<String> = indices.iter().map(|i| i.to_string()).collect();
-            format!("gather [{}]", items.join(", "))
-        }
+        Op::Gather { indices } => format!("gather [{}]", index_runs(indices)),
         Op::Softmax => "softmax".into(),
         Op::LogSoftmax => "log_softmax".into(),
         Op::PRelu { alpha } => format!("prelu alpha={}", constant(alpha, &[alpha.len()])),
@@ -91,6 +104,7 @@ fn op_text(op: &Op, in_len: usize) -> String {
             inverse,
             references,
             columns,
+            linspace,
         } => {
             let all: Vec<f64> = columns
                 .iter()
@@ -104,7 +118,11 @@ fn op_text(op: &Op, in_len: usize) -> String {
                 },
                 if *inverse { "inverse" } else { "forward" },
                 references.len(),
-                constant(references, &[references.len()]),
+                if *linspace {
+                    "linspace".to_string()
+                } else {
+                    constant(references, &[references.len()])
+                },
                 constant(&all, &[columns.len(), references.len()])
             )
         }
@@ -123,6 +141,25 @@ fn op_text(op: &Op, in_len: usize) -> String {
             constant(lambdas, &[lambdas.len()])
         ),
     }
+}
+
+/// Indices with runs of three or more consecutive values as `a..b` (end exclusive).
+pub fn index_runs(indices: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut k = 0;
+    while k < indices.len() {
+        let mut e = k;
+        while e + 1 < indices.len() && indices[e + 1] == indices[e] + 1 {
+            e += 1;
+        }
+        if e - k >= 2 {
+            parts.push(format!("{}..{}", indices[k], indices[e] + 1));
+        } else {
+            parts.extend(indices[k..=e].iter().map(|i| i.to_string()));
+        }
+        k = e + 1;
+    }
+    parts.join(", ")
 }
 
 /// Prints one function.

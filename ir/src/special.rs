@@ -3,6 +3,17 @@
 //! scikit-learn's QuantileTransformer calls. Written here because no small, maintained crate
 //! exposes an `ndtri` of that accuracy.
 
+/// `numpy.linspace(0, 1, n)` bit for bit: `i * (1 / (n - 1))`, the last value exactly 1.
+pub fn linspace01(n: usize) -> Vec<f64> {
+    if n < 2 {
+        return vec![0.0; n];
+    }
+    let step = 1.0 / (n - 1) as f64;
+    let mut v: Vec<f64> = (0..n).map(|i| i as f64 * step).collect();
+    v[n - 1] = 1.0;
+    v
+}
+
 /// `Φ(x)`, as scipy's `ndtr`.
 pub fn normal_cdf(x: f64) -> f64 {
     if x.is_nan() {

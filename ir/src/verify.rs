@@ -61,7 +61,9 @@ pub fn is_c_identifier(s: &str) -> bool {
 fn constants_finite(op: &Op) -> bool {
     let all = |v: &[f64]| v.iter().all(|x| x.is_finite());
     match op {
-        Op::Dense { kernel, bias, .. } => all(kernel) && bias.as_deref().is_none_or(all),
+        Op::Dense { kernel, bias, .. } | Op::Residual { kernel, bias, .. } => {
+            all(kernel) && bias.as_deref().is_none_or(all)
+        }
         Op::Affine { scale, shift } => all(scale) && all(shift),
         Op::Standardize { mean, scale } => all(mean) && all(scale),
         Op::PRelu { alpha } => all(alpha),

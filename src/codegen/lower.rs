@@ -7,12 +7,12 @@
 
 use super::cg::{llvm, Cg, Res};
 use super::math;
-use super::plan::plan;
 use super::quantile;
 use inkwell::module::Linkage;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::FloatPredicate as P;
 use lamarrc_ir::{BinaryOp, DType, Function, Op, PowerMethod};
+use lamarrc_passes::buffers::plan;
 
 /// What the lowering needs to know about the target.
 #[derive(Clone, Copy, Debug)]
@@ -337,7 +337,16 @@ impl<'ctx> Lower<'_, 'ctx> {
                 kernel,
                 bias,
                 activation,
-            } => self.dense(i, *units, kernel, bias.as_deref(), activation),
+            } => self.dense(i, *units, kernel, bias.as_deref(), activation, None),
+            Op::Residual {
+                units,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let skip = self.f.nodes[i].args[1].index();
+                self.dense(i, *units, kernel, bias.as_deref(), activation, Some(skip))
+            }
             Op::Call { callee, .. } => self.call(i, callee),
             _ => self.per_row(|l| l.node_row(i)),
         }
@@ -375,7 +384,7 @@ impl<'ctx> Lower<'_, 'ctx> {
         let n = &self.f.nodes[i];
         let dt = n.ty.dtype;
         match &n.op {
-            Op::Param { .. } | Op::Dense { .. } | Op::Call { .. } => {
+            Op::Param { .. } | Op::Dense { .. } | Op::Residual { .. } | Op::Call { .. } => {
                 unreachable!("handled by node()")
             }
             Op::Cast { .. } => self.copy(self.arg(i, 0)?, self.loc(i)?, 0),
@@ -440,17 +449,23 @@ impl<'ctx> Lower<'_, 'ctx> {
                 inverse,
                 references,
                 columns,
+                linspace,
             } => {
                 let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
                 let nref = references.len();
-                let r = self.table(&format!("n{i}.references"), references, DType::F64);
+                // Computed references need no table; the helper is specialised for this size.
+                let r = if *linspace {
+                    cg.ptr().const_null()
+                } else {
+                    self.table(&format!("n{i}.references"), references, DType::F64)
+                };
                 let all: Vec<f64> = columns
                     .iter()
                     .flat_map(|c| c.quantiles.iter().copied())
                     .collect();
                 let q = self.table(&format!("n{i}.quantiles"), &all, DType::F64);
-                let helper = quantile::helper(cg, *distribution, *inverse)?;
-                // The helper is emitted in its own function; come back to ours.
+                let helper =
+                    quantile::helper(cg, *distribution, *inverse, linspace.then_some(nref))?;
                 for c in 0..columns.len() {
                     let xv = cg.load_scalar(DType::F64, x.ptr, cg.i64(c as u64))?;
                     let qc = cg.gep(cg.ctx.f64_type().into(), q, cg.i64((c * nref) as u64))?;
@@ -498,6 +513,7 @@ impl<'ctx> Lower<'_, 'ctx> {
         kernel: &[f64],
         bias: Option<&[f64]>,
         act: &lamarrc_ir::UnaryOp,
+        skip: Option<usize>,
     ) -> Res<()> {
         let cg = self.cg;
         let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
@@ -573,13 +589,19 @@ impl<'ctx> Lower<'_, 'ctx> {
             }
             j0 += bw as usize;
         }
-        // The activation runs as a vector loop over the stored sums: applied to every
-        // accumulator in place it would make one huge basic block, and LLVM's register
-        // allocator is superlinear in block size (compile time went from 0.4 s to 3 s).
-        if !act.is_identity() {
+        // The activation (and a fused skip connection) runs as a vector loop over the stored
+        // sums: applied to every accumulator in place it would make one huge basic block, and
+        // LLVM's register allocator is superlinear in block size (compile time went from
+        // 0.4 s to 3 s).
+        let skip = skip.map(|k| self.base(k));
+        if !act.is_identity() || skip.is_some() {
             self.chunks(rows * units, lanes as u32, |off, w| {
                 let v = cg.load_vec(dt, w, y.ptr, off)?;
-                cg.store_vec(math::unary(cg, act, dt, v)?, dt, y.ptr, off)
+                let mut v = math::unary(cg, act, dt, v)?;
+                if let Some(r) = skip {
+                    v = cg.fadd(v, cg.load_vec(dt, w, r.ptr, off)?)?;
+                }
+                cg.store_vec(v, dt, y.ptr, off)
             })?;
         }
         Ok(())

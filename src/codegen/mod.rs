@@ -11,7 +11,6 @@ pub mod header;
 pub mod jit;
 mod lower;
 pub mod math;
-mod plan;
 mod quantile;
 pub mod target;
 

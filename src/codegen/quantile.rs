@@ -23,14 +23,25 @@ use lamarrc_ir::interp::{quantile_normal_clip, BOUNDS_THRESHOLD};
 use lamarrc_ir::{DType, Distribution};
 
 /// Returns (emitting on first use) the helper for one distribution and direction.
-pub fn helper<'ctx>(cg: &Cg<'ctx>, dist: Distribution, inverse: bool) -> Res<FunctionValue<'ctx>> {
+/// With `linspace = Some(n)`, the references are `numpy.linspace(0, 1, n)`, computed rather than
+/// loaded, and `n` is a constant, so the searches unroll; the helper then ignores its last two
+/// arguments.
+pub fn helper<'ctx>(
+    cg: &Cg<'ctx>,
+    dist: Distribution,
+    inverse: bool,
+    linspace: Option<usize>,
+) -> Res<FunctionValue<'ctx>> {
     let name = format!(
-        "lamarrc.quantile.{}.{}",
+        "lamarrc.quantile.{}.{}{}",
         match dist {
             Distribution::Normal => "normal",
             Distribution::Uniform => "uniform",
         },
-        if inverse { "inverse" } else { "forward" }
+        if inverse { "inverse" } else { "forward" },
+        linspace
+            .map(|n| format!(".linspace{n}"))
+            .unwrap_or_default()
     );
     if let Some(f) = cg.module.get_function(&name) {
         return Ok(f);
@@ -44,9 +55,14 @@ pub fn helper<'ctx>(cg: &Cg<'ctx>, dist: Distribution, inverse: bool) -> Res<Fun
     let entry = cg.ctx.append_basic_block(func, "entry");
     cg.b.position_at_end(entry);
     let x = func.get_nth_param(0).ok_or("param")?.into_float_value();
-    let q = func.get_nth_param(1).ok_or("param")?.into_pointer_value();
-    let r = func.get_nth_param(2).ok_or("param")?.into_pointer_value();
-    let n = func.get_nth_param(3).ok_or("param")?.into_int_value();
+    let q = Table::Loaded(func.get_nth_param(1).ok_or("param")?.into_pointer_value());
+    let (r, n) = match linspace {
+        Some(n) => (Table::Linspace(n as u64), cg.i64(n as u64)),
+        None => (
+            Table::Loaded(func.get_nth_param(2).ok_or("param")?.into_pointer_value()),
+            func.get_nth_param(3).ok_or("param")?.into_int_value(),
+        ),
+    };
     let h = H { cg, func };
     let y = if inverse {
         h.inverse(dist, x, q, r, n)?
@@ -60,6 +76,13 @@ pub fn helper<'ctx>(cg: &Cg<'ctx>, dist: Distribution, inverse: bool) -> Res<Fun
     Ok(func)
 }
 
+/// A sorted table: loaded from memory, or `numpy.linspace(0, 1, n)` computed on the fly.
+#[derive(Clone, Copy)]
+enum Table<'ctx> {
+    Loaded(PointerValue<'ctx>),
+    Linspace(u64),
+}
+
 struct H<'a, 'ctx> {
     cg: &'a Cg<'ctx>,
     func: FunctionValue<'ctx>,
@@ -69,8 +92,18 @@ impl<'ctx> H<'_, 'ctx> {
     fn c(&self, v: f64) -> FloatValue<'ctx> {
         self.cg.ctx.f64_type().const_float(v)
     }
-    fn at(&self, p: PointerValue<'ctx>, i: IntValue<'ctx>) -> Res<FloatValue<'ctx>> {
-        self.cg.load_scalar(DType::F64, p, i)
+    fn at(&self, t: Table<'ctx>, i: IntValue<'ctx>) -> Res<FloatValue<'ctx>> {
+        match t {
+            Table::Loaded(p) => self.cg.load_scalar(DType::F64, p, i),
+            Table::Linspace(n) => {
+                // numpy: i * (1 / (n - 1)), the last entry exactly 1.
+                let cg = self.cg;
+                let fi = llvm(cg.b.build_signed_int_to_float(i, cg.ctx.f64_type(), "fi"))?;
+                let v = self.mul(fi, self.c(1.0 / (n.saturating_sub(1)).max(1) as f64))?;
+                let last = self.eq_i(i, cg.i64(n.saturating_sub(1)))?;
+                self.sel(last, self.c(1.0), v)
+            }
+        }
     }
     fn add(&self, a: FloatValue<'ctx>, b: FloatValue<'ctx>) -> Res<FloatValue<'ctx>> {
         llvm(self.cg.b.build_float_add(a, b, "a"))
@@ -106,7 +139,7 @@ impl<'ctx> H<'_, 'ctx> {
     /// numpy's upper (lower) bound. Branch-free halving; the loop runs ⌈log2 n⌉ times.
     fn bound(
         &self,
-        t: PointerValue<'ctx>,
+        t: Table<'ctx>,
         n: IntValue<'ctx>,
         x: FloatValue<'ctx>,
         strict: bool,
@@ -147,8 +180,8 @@ impl<'ctx> H<'_, 'ctx> {
     /// `(fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) * (x - xp[j]) + fp[j]`, numpy's rounding order.
     fn segment(
         &self,
-        xp: PointerValue<'ctx>,
-        fp: PointerValue<'ctx>,
+        xp: Table<'ctx>,
+        fp: Table<'ctx>,
         j: IntValue<'ctx>,
         x: FloatValue<'ctx>,
         at: IntValue<'ctx>,
@@ -186,8 +219,8 @@ impl<'ctx> H<'_, 'ctx> {
     fn interp_up(
         &self,
         x: FloatValue<'ctx>,
-        xp: PointerValue<'ctx>,
-        fp: PointerValue<'ctx>,
+        xp: Table<'ctx>,
+        fp: Table<'ctx>,
         n: IntValue<'ctx>,
     ) -> Res<FloatValue<'ctx>> {
         let cg = self.cg;
@@ -211,8 +244,8 @@ impl<'ctx> H<'_, 'ctx> {
         &self,
         dist: Distribution,
         x: FloatValue<'ctx>,
-        q: PointerValue<'ctx>,
-        r: PointerValue<'ctx>,
+        q: Table<'ctx>,
+        r: Table<'ctx>,
         n: IntValue<'ctx>,
     ) -> Res<FloatValue<'ctx>> {
         let cg = self.cg;
@@ -260,8 +293,8 @@ impl<'ctx> H<'_, 'ctx> {
         &self,
         dist: Distribution,
         x: FloatValue<'ctx>,
-        q: PointerValue<'ctx>,
-        r: PointerValue<'ctx>,
+        q: Table<'ctx>,
+        r: Table<'ctx>,
         n: IntValue<'ctx>,
     ) -> Res<FloatValue<'ctx>> {
         let cg = self.cg;

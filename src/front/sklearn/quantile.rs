@@ -97,6 +97,7 @@ impl Quantile {
             inverse,
             references: self.references.clone(),
             columns: self.columns.clone(),
+            linspace: false,
         };
         e.add(&step.path, op, &[x])
     }
