@@ -35,12 +35,14 @@ impl TargetShape {
         }
     }
 
-    /// Rows per tile of the batched entry point: as many as keep ≥ 3 accumulators per row.
+    /// Rows per tile of the batched entry point.
+    /// (AVX-512: 8 rows × 3 vectors = 24 accumulators of 32 registers; AVX2: 6 × 2 = 12 of 16.
+    /// Measured on the tracking networks, wider tiles gained nothing and cost stack.)
     pub fn tile_rows(&self) -> u32 {
         if self.vector_bits >= 512 {
             8
         } else {
-            4
+            6
         }
     }
 }
@@ -523,25 +525,30 @@ impl<'ctx> Lower<'_, 'ctx> {
         let w_tab = self.table(&format!("n{i}.kernel"), kernel, dt);
         let b_tab = bias.map(|b| self.table(&format!("n{i}.bias"), b, dt));
         let lanes = self.target.lanes(dt) as usize;
-        // Power-of-two blocks: LLVM legalises them into whole registers (odd widths get
-        // scalarised and re-vectorised across rows, which is slow).
         let vectors = if rows == 1 {
             8
         } else {
-            let fit = ((self.target.vector_registers() as usize - 4) / rows).max(1);
-            1 << fit.ilog2()
+            ((self.target.vector_registers() as usize - 4) / rows).max(1)
         };
         let block = vectors * lanes;
         let mut j0 = 0;
         while j0 < units {
-            let bw = block.min(units - j0) as u32;
-            let vt = cg.vty(dt, bw);
-            let init = match b_tab {
-                Some(b) => cg.load_vec(dt, bw, b, cg.i64(j0 as u64))?,
-                None => vt.const_zero(),
-            };
-            let accs: Vec<VectorValue> = if n_in == 0 {
-                vec![init; rows]
+            let bw = block.min(units - j0);
+            // One accumulator per row and native vector (the last one possibly narrower): LLVM
+            // keeps each in a register, whatever the block width.
+            let widths: Vec<(usize, u32)> = (0..bw)
+                .step_by(lanes)
+                .map(|c| (c, lanes.min(bw - c) as u32))
+                .collect();
+            let inits: Vec<VectorValue> = widths
+                .iter()
+                .map(|&(c, w)| match b_tab {
+                    Some(b) => cg.load_vec(dt, w, b, cg.i64((j0 + c) as u64)),
+                    None => Ok(cg.vty(dt, w).const_zero()),
+                })
+                .collect::<Res<_>>()?;
+            let accs: Vec<Vec<VectorValue>> = if n_in == 0 {
+                vec![inits.clone(); rows]
             } else {
                 let pre = cg.b.get_insert_block().ok_or("no block")?;
                 let head = cg.ctx.append_basic_block(self.func, "dense");
@@ -549,15 +556,25 @@ impl<'ctx> Lower<'_, 'ctx> {
                 llvm(cg.b.build_unconditional_branch(head))?;
                 cg.b.position_at_end(head);
                 let k = llvm(cg.b.build_phi(cg.ctx.i64_type(), "k"))?;
-                let phis: Vec<_> = (0..rows)
-                    .map(|_| llvm(cg.b.build_phi(vt, "acc")))
+                let phis: Vec<Vec<_>> = (0..rows)
+                    .map(|_| {
+                        widths
+                            .iter()
+                            .map(|&(_, w)| llvm(cg.b.build_phi(cg.vty(dt, w), "acc")))
+                            .collect::<Res<Vec<_>>>()
+                    })
                     .collect::<Res<_>>()?;
                 let kv = k.as_basic_value().into_int_value();
                 let row = llvm(cg.b.build_int_mul(kv, cg.i64(units as u64), "wrow"))?;
-                let at = llvm(cg.b.build_int_add(row, cg.i64(j0 as u64), "at"))?;
-                let wv = cg.load_vec(dt, bw, w_tab, at)?;
+                let wvs: Vec<VectorValue> = widths
+                    .iter()
+                    .map(|&(c, w)| {
+                        let at = llvm(cg.b.build_int_add(row, cg.i64((j0 + c) as u64), "at"))?;
+                        cg.load_vec(dt, w, w_tab, at)
+                    })
+                    .collect::<Res<_>>()?;
                 let mut next_accs = Vec::with_capacity(rows);
-                for (r, phi) in phis.iter().enumerate() {
+                for (r, row_phis) in phis.iter().enumerate() {
                     let xi = llvm(cg.b.build_int_add(kv, cg.i64((r * n_in) as u64), "xi"))?;
                     let xs = cg.load_scalar(x.dt, x.ptr, xi)?;
                     let xs = if x.dt == dt {
@@ -565,8 +582,12 @@ impl<'ctx> Lower<'_, 'ctx> {
                     } else {
                         llvm(cg.b.build_float_cast(xs, cg.fty(dt), "xc"))?
                     };
-                    let xb = cg.splat_val(xs, bw)?;
-                    next_accs.push(cg.fma(xb, wv, phi.as_basic_value().into_vector_value())?);
+                    let mut row_next = Vec::with_capacity(widths.len());
+                    for ((phi, wv), &(_, w)) in row_phis.iter().zip(&wvs).zip(&widths) {
+                        let xb = cg.splat_val(xs, w)?;
+                        row_next.push(cg.fma(xb, *wv, phi.as_basic_value().into_vector_value())?);
+                    }
+                    next_accs.push(row_next);
                 }
                 let next = llvm(cg.b.build_int_add(kv, cg.i64(1), "k1"))?;
                 let more = llvm(cg.b.build_int_compare(
@@ -578,16 +599,20 @@ impl<'ctx> Lower<'_, 'ctx> {
                 let latch = cg.b.get_insert_block().ok_or("no block")?;
                 llvm(cg.b.build_conditional_branch(more, head, done))?;
                 k.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
-                for (phi, nxt) in phis.iter().zip(&next_accs) {
-                    phi.add_incoming(&[(&init, pre), (nxt, latch)]);
+                for (row_phis, row_next) in phis.iter().zip(&next_accs) {
+                    for ((phi, nxt), init) in row_phis.iter().zip(row_next).zip(&inits) {
+                        phi.add_incoming(&[(init, pre), (nxt, latch)]);
+                    }
                 }
                 cg.b.position_at_end(done);
                 next_accs
             };
-            for (r, acc) in accs.into_iter().enumerate() {
-                cg.store_vec(acc, dt, y.ptr, cg.i64((r * units + j0) as u64))?;
+            for (r, row_accs) in accs.into_iter().enumerate() {
+                for (acc, &(c, _)) in row_accs.into_iter().zip(&widths) {
+                    cg.store_vec(acc, dt, y.ptr, cg.i64((r * units + j0 + c) as u64))?;
+                }
             }
-            j0 += bw as usize;
+            j0 += bw;
         }
         // The activation (and a fused skip connection) runs as a vector loop over the stored
         // sums: applied to every accumulator in place it would make one huge basic block, and
