@@ -70,15 +70,33 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn options(&self) -> Options {
-        Options {
-            target: self
-                .target_cpu
-                .as_deref()
-                .map(TargetSpec::new)
-                .unwrap_or_default(),
-            opt_level: self.opt_level,
+    /// `--target-cpu a,b,c` asks for one variant per x86-64 level, picked at load time.
+    fn options(&self) -> Result<Options> {
+        let cpus: Vec<&str> = self
+            .target_cpu
+            .as_deref()
+            .map(|c| c.split(',').map(str::trim).collect())
+            .unwrap_or_default();
+        if cpus.len() <= 1 {
+            return Ok(Options {
+                target: cpus.first().map(|c| TargetSpec::new(c)).unwrap_or_default(),
+                variants: Vec::new(),
+                opt_level: self.opt_level,
+            });
         }
+        if let Some(bad) = cpus.iter().find(|c| codegen::target::level(c).is_none()) {
+            return Err(Error::Usage(format!(
+                "--target-cpu: `{bad}` cannot be selected at load time; multiversioning takes x86-64-v2, x86-64-v3 and x86-64-v4"
+            )));
+        }
+        let mut variants: Vec<TargetSpec> = cpus.iter().map(|c| TargetSpec::new(c)).collect();
+        variants.sort_by_key(|t| codegen::target::level(&t.cpu));
+        variants.dedup();
+        Ok(Options {
+            target: variants[0].clone(),
+            variants,
+            opt_level: self.opt_level,
+        })
     }
 }
 
@@ -217,7 +235,7 @@ pub fn run(cli: Cli) -> Result<()> {
             output.as_deref(),
             name.as_deref(),
             print_after_all,
-            &target.options(),
+            &target.options()?,
         ),
         Command::Inspect { paths } => {
             for (i, m) in driver::load_models(&paths, None)?.iter().enumerate() {
@@ -261,7 +279,7 @@ pub fn run(cli: Cli) -> Result<()> {
             name.as_deref(),
             &batch,
             budget_ms,
-            &target.options(),
+            &target.options()?,
         ),
         Command::Run { path, data, output } => {
             let (y, _) = evaluate(&path, &data)?;

@@ -42,6 +42,7 @@ fn llvm_ir_of_a_tiny_model() {
     let ctx = inkwell::context::Context::create();
     let opts = lamarrc::codegen::Options {
         target: lamarrc::codegen::TargetSpec::new("x86-64-v3"),
+        variants: Vec::new(),
         opt_level: 3,
     };
     let built = lamarrc::codegen::build(&ctx, &m, &opts).unwrap();

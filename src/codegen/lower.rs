@@ -70,6 +70,9 @@ struct Lower<'a, 'ctx> {
     rows: u32,
     /// While emitting one row of a tile: that row's index (locations are offset to it).
     cur_row: std::cell::Cell<Option<IntValue<'ctx>>>,
+    /// Suffix of this CPU variant's symbols (empty without multiversioning); calls go to the
+    /// callee of the same variant.
+    variant: String,
 }
 
 /// Emits `f` as a function with the scikinC calling convention that evaluates `rows`
@@ -82,6 +85,7 @@ pub fn lower_function<'ctx>(
     linkage: Linkage,
     target: TargetShape,
     rows: u32,
+    variant: &str,
 ) -> Result<FunctionValue<'ctx>, String> {
     let ptr = cg.ptr();
     let params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
@@ -132,6 +136,7 @@ pub fn lower_function<'ctx>(
         locs,
         rows,
         cur_row: std::cell::Cell::new(None),
+        variant: variant.to_string(),
     };
     for i in 0..f.nodes.len() {
         l.node(i).map_err(|e| {
@@ -358,10 +363,11 @@ impl<'ctx> Lower<'_, 'ctx> {
     /// function over the same rows. Never inlined, so each sub-step is compiled once.
     fn call(&self, i: usize, callee: &str) -> Res<()> {
         let cg = self.cg;
+        let callee = format!("{callee}{}", self.variant);
         let symbol = if self.rows == 1 {
-            callee.to_string()
+            callee
         } else {
-            tile_symbol(callee, self.rows)
+            tile_symbol(&callee, self.rows)
         };
         let target = cg
             .module
@@ -466,8 +472,13 @@ impl<'ctx> Lower<'_, 'ctx> {
                     .flat_map(|c| c.quantiles.iter().copied())
                     .collect();
                 let q = self.table(&format!("n{i}.quantiles"), &all, DType::F64);
-                let helper =
-                    quantile::helper(cg, *distribution, *inverse, linspace.then_some(nref))?;
+                let helper = quantile::helper(
+                    cg,
+                    *distribution,
+                    *inverse,
+                    linspace.then_some(nref),
+                    &self.variant,
+                )?;
                 for c in 0..columns.len() {
                     let xv = cg.load_scalar(DType::F64, x.ptr, cg.i64(c as u64))?;
                     let qc = cg.gep(cg.ctx.f64_type().into(), q, cg.i64((c * nref) as u64))?;

@@ -44,6 +44,9 @@ pub enum CodegenError {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub target: TargetSpec,
+    /// Function multiversioning: one variant per CPU level (x86-64-v2/v3/v4), the best one
+    /// picked when the library is loaded. Empty: a single version for `target`.
+    pub variants: Vec<TargetSpec>,
     /// LLVM optimisation level 0–3.
     pub opt_level: u8,
 }
@@ -52,6 +55,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             target: TargetSpec::default(),
+            variants: Vec::new(),
             opt_level: 3,
         }
     }
@@ -188,33 +192,77 @@ fn build_part<'ctx>(
     cg.module.set_triple(&machine.get_triple());
     cg.module
         .set_data_layout(&machine.get_target_data().get_data_layout());
-    let shape = opts.target.shape();
-    for f in functions.iter().copied() {
-        let fail = |message: String| CodegenError::Function {
-            function: f.name.clone(),
-            message,
-        };
-        let row =
-            lower::lower_function(&cg, f, &f.name, Linkage::External, shape, 1).map_err(fail)?;
-        opts.target.annotate(ctx, row);
-        let tile_rows = shape.tile_rows();
-        let tile = lower::lower_function(
-            &cg,
-            f,
-            &format!("{}.tile{tile_rows}", f.name),
-            Linkage::Private,
-            shape,
-            tile_rows,
-        )
-        .map_err(fail)?;
-        opts.target.annotate(ctx, tile);
-        let batch = batch_wrapper(&cg, f, row, tile, tile_rows as u64).map_err(fail)?;
-        opts.target.annotate(ctx, batch);
+    let variants: Vec<(TargetSpec, String)> = if opts.variants.is_empty() {
+        vec![(opts.target.clone(), String::new())]
+    } else {
+        opts.variants
+            .iter()
+            .map(|t| (t.clone(), target::variant_suffix(&t.cpu)))
+            .collect()
+    };
+    // With several variants the per-CPU functions are private and the exported names are
+    // IFUNCs resolved when the library is loaded.
+    let linkage = if opts.variants.is_empty() {
+        Linkage::External
+    } else {
+        Linkage::Private
+    };
+    for (spec, suffix) in &variants {
+        let shape = spec.shape();
+        for f in functions.iter().copied() {
+            let fail = |message: String| CodegenError::Function {
+                function: f.name.clone(),
+                message,
+            };
+            let name = format!("{}{suffix}", f.name);
+            let row =
+                lower::lower_function(&cg, f, &name, linkage, shape, 1, suffix).map_err(fail)?;
+            spec.annotate(ctx, row);
+            let tile_rows = shape.tile_rows();
+            let tile = lower::lower_function(
+                &cg,
+                f,
+                &lower::tile_symbol(&name, tile_rows),
+                Linkage::Private,
+                shape,
+                tile_rows,
+                suffix,
+            )
+            .map_err(fail)?;
+            spec.annotate(ctx, tile);
+            let batch = batch_wrapper(
+                &cg,
+                f,
+                &format!("{}{suffix}", batch_symbol(&f.name)),
+                linkage,
+                row,
+                tile,
+                tile_rows as u64,
+            )
+            .map_err(fail)?;
+            spec.annotate(ctx, batch);
+        }
+        // Helpers (quantile) of this variant carry its target attributes.
+        for func in cg.module.get_functions() {
+            let helper = func.count_basic_blocks() > 0
+                && func.get_linkage() == Linkage::Private
+                && func.get_name().to_string_lossy().starts_with("lamarrc.")
+                && func.get_name().to_string_lossy().ends_with(suffix.as_str());
+            if helper {
+                spec.annotate(ctx, func);
+            }
+        }
     }
-    // Helpers (quantile) carry the same target attributes.
-    for func in cg.module.get_functions() {
-        if func.count_basic_blocks() > 0 && func.get_linkage() == Linkage::Private {
-            opts.target.annotate(ctx, func);
+    if !opts.variants.is_empty() {
+        for f in functions.iter().copied() {
+            for symbol in [f.name.clone(), batch_symbol(&f.name)] {
+                target::ifunc(&cg, &symbol, &variants).map_err(|message| {
+                    CodegenError::Function {
+                        function: f.name.clone(),
+                        message,
+                    }
+                })?;
+            }
         }
     }
     if with_metadata {
@@ -239,6 +287,8 @@ fn build_part<'ctx>(
 fn batch_wrapper<'ctx>(
     cg: &Cg<'ctx>,
     f: &lamarrc_ir::Function,
+    symbol: &str,
+    linkage: Linkage,
     row: FunctionValue<'ctx>,
     tile: FunctionValue<'ctx>,
     tile_rows: u64,
@@ -247,11 +297,9 @@ fn batch_wrapper<'ctx>(
     let i64t = cg.ctx.i64_type();
     let mut params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
     params.push(i64t.into());
-    let func = cg.module.add_function(
-        &batch_symbol(&f.name),
-        ptr.fn_type(&params, false),
-        Some(Linkage::External),
-    );
+    let func = cg
+        .module
+        .add_function(symbol, ptr.fn_type(&params, false), Some(linkage));
     let entry = cg.ctx.append_basic_block(func, "entry");
     cg.b.position_at_end(entry);
     let n_rows = func

@@ -31,9 +31,10 @@ pub fn helper<'ctx>(
     dist: Distribution,
     inverse: bool,
     linspace: Option<usize>,
+    variant: &str,
 ) -> Res<FunctionValue<'ctx>> {
     let name = format!(
-        "lamarrc.quantile.{}.{}{}",
+        "lamarrc.quantile.{}.{}{}{variant}",
         match dist {
             Distribution::Normal => "normal",
             Distribution::Uniform => "uniform",
