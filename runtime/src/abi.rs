@@ -17,6 +17,14 @@ pub struct Entry {
     pub addr: EntryFn,
 }
 
+/// The entry named `name` among `entries` (a library's or a JIT's).
+pub fn find<'a>(entries: &'a [Entry], name: &str) -> Result<&'a Entry, RuntimeError> {
+    entries
+        .iter()
+        .find(|e| e.info.name == name)
+        .ok_or_else(|| RuntimeError::NoFunction(name.into()))
+}
+
 type P = *const f32;
 type O = *mut f32;
 

@@ -7,7 +7,7 @@ mod abi;
 mod library;
 mod metadata;
 
-pub use abi::{Entry, EntryFn};
+pub use abi::{find, Entry, EntryFn};
 pub use library::Library;
 pub use metadata::{FunctionInfo, Metadata, METADATA_SYMBOL};
 

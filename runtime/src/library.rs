@@ -69,10 +69,7 @@ impl Library {
     }
 
     pub fn entry(&self, name: &str) -> Result<&Entry, RuntimeError> {
-        self.entries
-            .iter()
-            .find(|e| e.info.name == name)
-            .ok_or_else(|| RuntimeError::NoFunction(name.into()))
+        crate::find(&self.entries, name)
     }
 
     pub fn entries(&self) -> &[Entry] {

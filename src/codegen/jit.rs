@@ -59,10 +59,7 @@ impl Jit {
     }
 
     pub fn entry(&self, name: &str) -> Result<&Entry, RuntimeError> {
-        self.entries
-            .iter()
-            .find(|e| e.info.name == name)
-            .ok_or_else(|| RuntimeError::NoFunction(name.into()))
+        lamarrc_runtime::find(&self.entries, name)
     }
 
     pub fn entries(&self) -> &[Entry] {
