@@ -88,6 +88,52 @@ impl UnaryOp {
             }
             Exp => x.exp(),
             Mish => x * softplus(x).tanh(),
+            HardTanh => {
+                if x.is_nan() {
+                    x
+                } else {
+                    x.clamp(-1.0, 1.0)
+                }
+            }
+            LogSigmoid => -softplus(-x),
+            SoftShrink => {
+                if x > 0.5 {
+                    x - 0.5
+                } else if x < -0.5 {
+                    x + 0.5
+                } else if x.is_nan() {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            HardShrink => {
+                if x.abs() > 0.5 || x.is_nan() {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            TanhShrink => x - x.tanh(),
+            Squareplus => (x + (x * x + 4.0).sqrt()) / 2.0,
+            SparsePlus => {
+                if x <= -1.0 {
+                    0.0
+                } else if x < 1.0 {
+                    0.25 * (x + 1.0) * (x + 1.0)
+                } else {
+                    x
+                }
+            }
+            SparseSigmoid => {
+                if x <= -1.0 {
+                    0.0
+                } else if x >= 1.0 {
+                    1.0
+                } else {
+                    0.5 * (x + 1.0)
+                }
+            }
             Log => x.ln(),
             Log1p => x.ln_1p(),
             Expm1 => x.exp_m1(),

@@ -44,6 +44,22 @@ pub enum UnaryOp {
     GeluTanh,
     Exp,
     Mish,
+    /// `clip(x, -1, 1)`.
+    HardTanh,
+    /// `-softplus(-x)`.
+    LogSigmoid,
+    /// `x - 0.5` above 0.5, `x + 0.5` below -0.5, else 0 (Keras' default threshold).
+    SoftShrink,
+    /// `x` where `|x| > 0.5`, else 0.
+    HardShrink,
+    /// `x - tanh(x)`.
+    TanhShrink,
+    /// `(x + sqrt(x² + 4)) / 2`.
+    Squareplus,
+    /// 0 for x ≤ -1, x for x ≥ 1, `(x + 1)² / 4` between.
+    SparsePlus,
+    /// 0 for x ≤ -1, 1 for x ≥ 1, `(x + 1) / 2` between.
+    SparseSigmoid,
     Log,
     Log1p,
     Expm1,

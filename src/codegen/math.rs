@@ -265,6 +265,38 @@ pub fn unary<'ctx>(cg: &Cg<'ctx>, op: &UnaryOp, dt: DType, x: V<'ctx>) -> Res<V<
             let sp = softplus(cg, dt, x)?;
             cg.fmul(x, tanh(cg, dt, sp)?)
         }
+        U::HardTanh => cg.min_nan(cg.max_nan(x, k(-1.0))?, k(1.0)),
+        U::LogSigmoid => cg.fneg(softplus(cg, dt, cg.fneg(x)?)?),
+        U::SoftShrink => {
+            let above = cg.cmp(P::OGT, x, k(0.5))?;
+            let below = cg.cmp(P::OLT, x, k(-0.5))?;
+            let nan = cg.cmp(P::UNO, x, x)?;
+            let mid = cg.select(nan, x, k(0.0))?;
+            let y = cg.select(below, cg.fadd(x, k(0.5))?, mid)?;
+            cg.select(above, cg.fsub(x, k(0.5))?, y)
+        }
+        U::HardShrink => {
+            let ax = cg.intrinsic("llvm.fabs", &[x])?;
+            // `|x| > 0.5` unordered-or: NaN stays NaN.
+            let keep = cg.cmp(P::UGT, ax, k(0.5))?;
+            cg.select(keep, x, k(0.0))
+        }
+        U::TanhShrink => cg.fsub(x, tanh(cg, dt, x)?),
+        U::Squareplus => {
+            let r = cg.intrinsic("llvm.sqrt", &[cg.fma(x, x, k(4.0))?])?;
+            cg.fdiv(cg.fadd(x, r)?, k(2.0))
+        }
+        U::SparsePlus => {
+            let t = cg.fadd(x, k(1.0))?;
+            let mid = cg.fmul(cg.fmul(t, t)?, k(0.25))?;
+            let y = cg.select(cg.cmp(P::OLT, x, k(1.0))?, mid, x)?;
+            cg.select(cg.cmp(P::OLE, x, k(-1.0))?, k(0.0), y)
+        }
+        U::SparseSigmoid => {
+            let mid = cg.fmul(cg.fadd(x, k(1.0))?, k(0.5))?;
+            let y = cg.select(cg.cmp(P::OGE, x, k(1.0))?, k(1.0), mid)?;
+            cg.select(cg.cmp(P::OLE, x, k(-1.0))?, k(0.0), y)
+        }
         U::Log => m("logf", "log"),
         U::Log1p => m("log1pf", "log1p"),
         U::Expm1 => m("expm1f", "expm1"),

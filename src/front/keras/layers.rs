@@ -16,7 +16,9 @@ Identity, Flatten, Reshape (1-D), Sequential, Functional";
 /// Activation names accepted by Keras 3 that we compile. Keep in sync with [`activation`].
 pub const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, elu, celu (alpha=1), \
 selu, sigmoid, hard_sigmoid, hard_silu, hard_swish, tanh, softmax, log_softmax, softplus, \
-softsign, swish, silu, gelu, exponential, mish";
+softsign, swish, silu, gelu, exponential, mish, hard_tanh, log_sigmoid, soft_shrink, \
+hard_shrink, tanh_shrink, squareplus, sparse_plus, sparse_sigmoid (glu and sparsemax change the \
+width and are not supported)";
 
 /// An activation: elementwise, or one of the row-wise normalisations.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,6 +122,14 @@ pub fn activation(v: Option<&Value>) -> Result<Activation, LayerError> {
         "gelu" => U::Gelu,
         "exponential" => U::Exp,
         "mish" => U::Mish,
+        "hard_tanh" => U::HardTanh,
+        "log_sigmoid" => U::LogSigmoid,
+        "soft_shrink" => U::SoftShrink,
+        "hard_shrink" => U::HardShrink,
+        "tanh_shrink" => U::TanhShrink,
+        "squareplus" => U::Squareplus,
+        "sparse_plus" => U::SparsePlus,
+        "sparse_sigmoid" => U::SparseSigmoid,
         "softmax" => return Ok(Activation::Softmax),
         "log_softmax" => return Ok(Activation::LogSoftmax),
         other => {
