@@ -69,6 +69,12 @@ impl TargetSpec {
             2 => OptimizationLevel::Default,
             _ => OptimizationLevel::Aggressive,
         };
+        if !self.valid_cpu(&target, &triple) {
+            return Err(CodegenError::Target(format!(
+                "unknown target CPU `{}`; try x86-64, x86-64-v2, x86-64-v3, x86-64-v4, native, or an LLVM CPU name such as znver4",
+                self.cpu
+            )));
+        }
         let machine = target
             .create_target_machine(
                 &triple,
@@ -84,26 +90,15 @@ impl TargetSpec {
                     triple_text(&triple)
                 ))
             })?;
-        if !self.valid_cpu(&target, &triple) {
-            return Err(CodegenError::Target(format!(
-                "unknown target CPU `{}`; try x86-64, x86-64-v2, x86-64-v3, x86-64-v4, native, or an LLVM CPU name such as znver4",
-                self.cpu
-            )));
-        }
         Ok(machine)
     }
 
-    /// LLVM silently accepts unknown CPU names; check against the target's list ourselves.
+    /// LLVM accepts unknown CPU names with only a warning (and generic code); check ourselves.
     fn valid_cpu(&self, _target: &Target, _triple: &TargetTriple) -> bool {
         let (cpu, _) = self.resolved();
-        KNOWN_X86.contains(&cpu.as_str())
-            || !cfg!(target_arch = "x86_64")
-            || cpu.starts_with("znver")
-            || cpu.ends_with("lake")
-            || cpu.contains("well")
-            || cpu.contains("bridge")
-            || cpu.contains("rapids")
-            || cpu.contains("mont")
+        !cfg!(target_arch = "x86_64")
+            || self.cpu == "native"
+            || KNOWN_X86.contains(&cpu.as_str())
             || cpu == TargetMachine::get_host_cpu_name().to_string()
     }
 
@@ -151,30 +146,79 @@ impl TargetSpec {
     }
 }
 
+/// x86-64 CPU names of LLVM 19 (`llc -mtriple=x86_64 -mcpu=help`), 64-bit ones.
 const KNOWN_X86: &[&str] = &[
     "x86-64",
     "x86-64-v2",
     "x86-64-v3",
     "x86-64-v4",
     "generic",
-    "core2",
-    "nehalem",
-    "westmere",
-    "haswell",
+    "alderlake",
+    "amdfam10",
+    "arrowlake",
+    "arrowlake-s",
+    "athlon64",
+    "athlon64-sse3",
+    "atom",
+    "barcelona",
+    "bdver1",
+    "bdver2",
+    "bdver3",
+    "bdver4",
+    "bonnell",
     "broadwell",
-    "skylake",
-    "skylake-avx512",
+    "btver1",
+    "btver2",
+    "cannonlake",
     "cascadelake",
+    "clearwaterforest",
     "cooperlake",
+    "core-avx-i",
+    "core-avx2",
+    "core2",
+    "corei7",
+    "corei7-avx",
+    "emeraldrapids",
+    "goldmont",
+    "goldmont-plus",
+    "gracemont",
+    "grandridge",
+    "graniterapids",
+    "graniterapids-d",
+    "haswell",
     "icelake-client",
     "icelake-server",
+    "ivybridge",
+    "k8",
+    "k8-sse3",
+    "knl",
+    "knm",
+    "lunarlake",
+    "meteorlake",
+    "nehalem",
+    "nocona",
+    "opteron",
+    "opteron-sse3",
+    "pantherlake",
+    "penryn",
+    "raptorlake",
+    "rocketlake",
+    "sandybridge",
     "sapphirerapids",
+    "sierraforest",
+    "silvermont",
+    "skx",
+    "skylake",
+    "skylake-avx512",
+    "slm",
+    "tigerlake",
+    "tremont",
+    "westmere",
     "znver1",
     "znver2",
     "znver3",
     "znver4",
     "znver5",
-    "btver2",
 ];
 
 fn triple_text(t: &TargetTriple) -> String {
