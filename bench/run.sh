@@ -59,7 +59,7 @@ for m in "${MODELS[@]}"; do DIRS+=("$REPO/examples/tracking/$m"); done
 TIMES=()
 for i in 1 2 3; do
     t0=$(date +%s%N)
-    "$LAMARRC" compile "${DIRS[@]}" --emit=so -o "$SO" > "$OUT/lamarrc/compile.log" 2>&1 \
+    "$LAMARRC" compile "${DIRS[@]}" --emit=so ${LAMARRC_TARGET_CPU:+--target-cpu=$LAMARRC_TARGET_CPU} -o "$SO" > "$OUT/lamarrc/compile.log" 2>&1 \
         || { cat "$OUT/lamarrc/compile.log" >&2; exit 1; }
     t1=$(date +%s%N)
     TIMES+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')")
@@ -70,7 +70,7 @@ echo "compile wall clock (s): ${TIMES[*]}"
 PARAMS_JSON=$(awk '/^model `/ { gsub(/[`]/, "", $2); m = $2 } /total parameters:/ { printf "%s\"%s\": %s", sep, m, $NF; sep = ", " }' "$OUT/lamarrc/inspect.txt")
 cat > "$OUT/lamarrc.json" <<EOF
 {"so_path": "$SO", "compile_s": [$(IFS=,; echo "${TIMES[*]}")],
- "compile_cmd": "lamarrc compile examples/tracking/{$(IFS=,; echo "${MODELS[*]}")} --emit=so -o libtracking.so",
+ "compile_cmd": "lamarrc compile examples/tracking/{$(IFS=,; echo "${MODELS[*]}")} --emit=so ${LAMARRC_TARGET_CPU:+--target-cpu=$LAMARRC_TARGET_CPU} -o libtracking.so",
  "params": {$PARAMS_JSON}}
 EOF
 
