@@ -40,6 +40,10 @@ impl UnaryOp {
                 negative_slope,
                 threshold,
             } => {
+                if x.is_nan() {
+                    // NaN propagates, as tf.nn.relu and the generated code do.
+                    return x;
+                }
                 let mut pos = if *threshold != 0.0 {
                     if x > *threshold {
                         x

@@ -8,6 +8,10 @@ use lamarrc_ir::{BinaryOp, Function, Op, Origin, UnaryOp, ValueId};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Nested models are expanded at every call; past this many IR nodes the model is refused
+/// (a thousand-layer network needs a few thousand).
+pub const MAX_NODES: usize = 1_000_000;
+
 /// One emitted layer call, for `inspect`: the layer and the value it produced.
 pub struct Traced {
     pub path: String,
@@ -165,6 +169,16 @@ impl Emitter<'_> {
                 .unwrap_or_default(),
             format!("layer {path} ({})", l.class),
         );
+        if self.f.nodes.len() > MAX_NODES {
+            return Err(self.layer_err(
+                l,
+                LayerError::Unsupported {
+                    what: format!("a model that expands to more than {MAX_NODES} operations"),
+                    supported: "models whose nested models are not called exponentially often"
+                        .into(),
+                },
+            ));
+        }
         let outs = match &l.kind {
             LayerKind::Model(g) => self.graph(g, args, &path)?,
             kind => vec![self

@@ -7,6 +7,10 @@ use super::LayerError;
 use lamarrc_ir::UnaryOp;
 use serde_json::Value;
 
+/// The widest row accepted (inputs, units): far above any physics model, low enough that a
+/// hostile file cannot make us allocate terabytes.
+pub const MAX_WIDTH: usize = 1 << 24;
+
 /// Layer classes we read. Keep in sync with [`parse`].
 pub const SUPPORTED_LAYERS: &str = "InputLayer, Dense, Activation, ReLU, LeakyReLU, PReLU, ELU, \
 Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, BatchNormalization, \
@@ -179,10 +183,16 @@ pub fn row_width(shape: &Value) -> Result<usize, LayerError> {
         _ => dims,
     };
     match dims.as_slice() {
-        [n] => n
-            .as_u64()
-            .map(|n| n as usize)
-            .ok_or_else(|| LayerError::Config(format!("shape {shape}: width must be a number"))),
+        [n] => match n.as_u64() {
+            Some(n) if n as usize <= MAX_WIDTH => Ok(n as usize),
+            Some(n) => Err(LayerError::Unsupported {
+                what: format!("a row of {n} features"),
+                supported: format!("at most {MAX_WIDTH} features per row"),
+            }),
+            None => Err(LayerError::Config(format!(
+                "shape {shape}: width must be a number"
+            ))),
+        },
         _ => Err(LayerError::Unsupported {
             what: format!("input shape {shape}"),
             supported: "rows of features, shape (batch, n)".into(),
@@ -214,6 +224,12 @@ pub fn parse(
         }
         "Dense" => {
             let units = c.usize("units")?;
+            if units > MAX_WIDTH {
+                return Err(LayerError::Unsupported {
+                    what: format!("Dense with {units} units"),
+                    supported: format!("at most {MAX_WIDTH} units"),
+                });
+            }
             let use_bias = c.bool_or("use_bias", true)?;
             if c.get("lora_rank")
                 .is_some_and(|v| v.as_u64().unwrap_or(0) > 0)

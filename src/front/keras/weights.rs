@@ -6,6 +6,9 @@ use super::KerasError;
 use std::io::Write;
 use std::path::Path;
 
+/// The most values one variable may hold (2^28: 1 GiB of f32; a 5M-parameter model is 2^22.3).
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
 /// One variable: its shape and values (converted to f64; f32 converts exactly).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
@@ -92,6 +95,13 @@ impl Weights {
                 .dataset(name)
                 .map_err(|e| format!("cannot open `{full}`: {e}"))?;
             let shape = ds.shape();
+            // Check the size before reading: a hostile file can declare an enormous dataset.
+            let elements = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+                return Err(format!(
+                    "`{full}` has shape {shape:?}, more than the {MAX_ELEMENTS} values a weight may hold"
+                ));
+            }
             let data = ds
                 .read_raw::<f64>()
                 .map_err(|e| format!("cannot read `{full}` as floating point: {e}"))?;

@@ -90,7 +90,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 256,
-            max_nodes: 20_000_000,
+            max_nodes: 2_000_000,
             max_decompressed: 2 << 30,
         }
     }

@@ -93,7 +93,9 @@ impl<'a> Est<'a> {
         }
     }
 
-    /// A non-negative integer attribute such as `n_features_in_`, if pickled.
+    /// A non-negative integer attribute such as `n_features_in_`, if pickled. Counts beyond
+    /// [`MAX_FEATURES`] are refused: no real model has them, and a hostile pickle would make
+    /// us allocate for them.
     pub fn count(&self, name: &str) -> Result<Option<usize>, SklearnError> {
         match self.get(name) {
             None => Ok(None),
@@ -101,8 +103,15 @@ impl<'a> Est<'a> {
                 .as_i64()
                 .filter(|_| !matches!(v, Value::Bool(_)))
                 .and_then(|i| usize::try_from(i).ok())
+                .filter(|&n| n <= MAX_FEATURES)
                 .map(Some)
-                .ok_or_else(|| self.bad_attr(name, "a non-negative int", Some(v))),
+                .ok_or_else(|| {
+                    self.bad_attr(
+                        name,
+                        &format!("a non-negative int of at most {MAX_FEATURES}"),
+                        Some(v),
+                    )
+                }),
         }
     }
 
@@ -125,6 +134,19 @@ impl<'a> Est<'a> {
             ))));
         }
         Ok(n)
+    }
+
+    /// Fitted parameters must be finite: a NaN there (from a column that was all NaN when
+    /// fitted) would make every output NaN.
+    fn finite(&self, name: &str, v: Vec<f64>) -> Result<Vec<f64>, SklearnError> {
+        match v.iter().position(|x| !x.is_finite()) {
+            None => Ok(v),
+            Some(i) => Err(self.bad_attr(
+                name,
+                &format!("finite (a column all NaN when fitted?); entry {i}"),
+                Some(&Value::Float(v[i])),
+            )),
+        }
     }
 
     /// A fitted 1-D float array; `len` checks its length.
@@ -162,7 +184,7 @@ impl<'a> Est<'a> {
                     && matches!(a.data, ArrayData::F64(_) | ArrayData::F32(_))
                     && len.is_none_or(|n| n == a.shape[0]) =>
             {
-                Ok(a.to_f64().unwrap_or_default())
+                self.finite(name, a.to_f64().unwrap_or_default())
             }
             _ => Err(self.bad_attr(name, &expected, Some(v))),
         }
@@ -179,13 +201,16 @@ impl<'a> Est<'a> {
                 Ok(Matrix {
                     rows: a.shape[0],
                     cols: a.shape[1],
-                    data: a.to_f64().unwrap_or_default(),
+                    data: self.finite(name, a.to_f64().unwrap_or_default())?,
                 })
             }
             _ => Err(self.bad_attr(name, "a 2-D float array", Some(v))),
         }
     }
 }
+
+/// The most features an estimator may declare.
+pub const MAX_FEATURES: usize = 1 << 24;
 
 /// A short description of a value for error messages.
 pub(crate) fn describe_value(v: &Value) -> String {
