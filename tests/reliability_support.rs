@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A run that takes longer than this is killed and fails the test. This guards against hangs;
-/// it is not a performance assertion (every corpus case takes well under a second, except the
-/// 3 GiB bz2 bomb, a few seconds in a debug build).
-pub const HANG_GUARD: Duration = Duration::from_secs(30);
+/// A run that takes longer than this is killed and fails the test. Generous: it catches hangs,
+/// not slowness (most corpus cases take well under a second; in a debug build on a loaded 2-core
+/// machine the 3 GiB bz2 bomb and the nested-calls model take ~10 s each).
+pub const HANG_GUARD: Duration = Duration::from_secs(120);
 
 /// Address-space limit for the compiler process (`ulimit -v`, KiB): a runaway allocation fails
 /// (an abort, which the tests catch) instead of eating the machine.
@@ -81,16 +81,6 @@ pub fn lamarrc_limited<S: AsRef<OsStr>>(args: &[S], log_dir: &Path, guard: Durat
 /// exit code 1, stderr starting with `error: ` and naming `file`, every word of `words`, no
 /// panic, no internal error, nothing left in the output directory. Returns the run.
 pub fn refuses(input: &Path, file: &str, words: &[&str]) -> Run {
-    refusal(input, file, words, false)
-}
-
-/// As [`refuses`], but an "internal error" (the IR verifier's) is accepted: for inputs of an
-/// open finding that lamarrc refuses without naming the cause (see TESTING.md).
-pub fn refuses_allowing_internal(input: &Path, file: &str, words: &[&str]) -> Run {
-    refusal(input, file, words, true)
-}
-
-fn refusal(input: &Path, file: &str, words: &[&str], allow_internal: bool) -> Run {
     let work = tempfile::tempdir().unwrap();
     let out_dir = work.path().join("out");
     let log_dir = work.path().join("log");
@@ -114,7 +104,7 @@ fn refusal(input: &Path, file: &str, words: &[&str], allow_internal: bool) -> Ru
     assert!(err.starts_with("error: "), "{what}: stderr:\n{err}");
     assert!(!err.contains("panicked"), "{what}: panic:\n{err}");
     assert!(
-        allow_internal || !err.contains("internal error"),
+        !err.contains("internal error"),
         "{what}: internal error:\n{err}"
     );
     assert!(

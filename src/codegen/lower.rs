@@ -364,6 +364,30 @@ impl<'ctx> Lower<'_, 'ctx> {
     fn call(&self, i: usize, callee: &str) -> Res<()> {
         let cg = self.cg;
         let callee = format!("{callee}{}", self.variant);
+        let tile = (self.rows > 1)
+            .then(|| cg.module.get_function(&tile_symbol(&callee, self.rows)))
+            .flatten();
+        if self.rows > 1 && tile.is_none() {
+            // The callee batches row by row: call its row function for each row of the tile.
+            let target = cg
+                .module
+                .get_function(&callee)
+                .ok_or_else(|| format!("`{callee}` is not emitted before its caller"))?;
+            let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
+            return self.per_row(|l| {
+                let mut args: Vec<inkwell::values::BasicMetadataValueEnum> =
+                    vec![l.loc(i)?.ptr.into()];
+                for k in 0..l.f.nodes[i].args.len() {
+                    args.push(l.arg(i, k)?.ptr.into());
+                }
+                let call = llvm(cg.b.build_call(target, &args, ""))?;
+                call.add_attribute(
+                    inkwell::attributes::AttributeLoc::Function,
+                    cg.ctx.create_enum_attribute(noinline, 0),
+                );
+                Ok(())
+            });
+        }
         let symbol = if self.rows == 1 {
             callee
         } else {

@@ -218,18 +218,25 @@ fn build_part<'ctx>(
             let row =
                 lower::lower_function(&cg, f, &name, linkage, shape, 1, suffix).map_err(fail)?;
             spec.annotate(ctx, row);
+            // Tiles pay off where weights are reused across rows (Dense layers, or calls into
+            // functions that have tiles); other functions batch row by row.
             let tile_rows = shape.tile_rows();
-            let tile = lower::lower_function(
-                &cg,
-                f,
-                &lower::tile_symbol(&name, tile_rows),
-                Linkage::Private,
-                shape,
-                tile_rows,
-                suffix,
-            )
-            .map_err(fail)?;
-            spec.annotate(ctx, tile);
+            let tile = if needs_tile(f, &cg, suffix, tile_rows) {
+                let t = lower::lower_function(
+                    &cg,
+                    f,
+                    &lower::tile_symbol(&name, tile_rows),
+                    Linkage::Private,
+                    shape,
+                    tile_rows,
+                    suffix,
+                )
+                .map_err(fail)?;
+                spec.annotate(ctx, t);
+                Some(t)
+            } else {
+                None
+            };
             let batch = batch_wrapper(
                 &cg,
                 f,
@@ -282,6 +289,18 @@ fn build_part<'ctx>(
     Ok(Built { cg, machine })
 }
 
+/// Whether `f` gets a tile function: it has Dense layers, or calls a function that has a tile.
+fn needs_tile(f: &lamarrc_ir::Function, cg: &Cg, suffix: &str, rows: u32) -> bool {
+    f.nodes.iter().any(|n| match &n.op {
+        lamarrc_ir::Op::Dense { .. } | lamarrc_ir::Op::Residual { .. } => true,
+        lamarrc_ir::Op::Call { callee, .. } => cg
+            .module
+            .get_function(&lower::tile_symbol(&format!("{callee}{suffix}"), rows))
+            .is_some(),
+        _ => false,
+    })
+}
+
 /// `NAME_batch(out, in0, …, n_rows)` over row-major arrays: whole tiles of `tile_rows` rows
 /// through the tile function (which reuses weights across rows), the rest row by row.
 fn batch_wrapper<'ctx>(
@@ -290,7 +309,7 @@ fn batch_wrapper<'ctx>(
     symbol: &str,
     linkage: Linkage,
     row: FunctionValue<'ctx>,
-    tile: FunctionValue<'ctx>,
+    tile: Option<FunctionValue<'ctx>>,
     tile_rows: u64,
 ) -> Result<FunctionValue<'ctx>, String> {
     let ptr = cg.ptr();
@@ -351,8 +370,13 @@ fn batch_wrapper<'ctx>(
         cg.b.position_at_end(done);
         Ok(())
     };
-    counted("tiles", cg.i64(0), tiled, tile_rows, tile)?;
-    counted("rest", tiled, n_rows, 1, row)?;
+    match tile {
+        Some(tile) => {
+            counted("tiles", cg.i64(0), tiled, tile_rows, tile)?;
+            counted("rest", tiled, n_rows, 1, row)?;
+        }
+        None => counted("rows", cg.i64(0), n_rows, 1, row)?,
+    }
     llvm(cg.b.build_return(Some(&out)))?;
     Ok(func)
 }
