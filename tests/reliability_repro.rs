@@ -1,8 +1,8 @@
 //! Reproducibility: two separate `lamarrc compile` processes on the same inputs write
 //! byte-identical outputs (`.so` with its header, `.o`, `.ll`, and a function-multiversioned
 //! `.so`). The two runs use different working and output directories, so nothing may depend on
-//! where they run. (Both run with the same CPUs: see TESTING.md for the core-count dependence of
-//! `--emit=so`.)
+//! where they run, nor on how many CPUs the compiler may use (one run is pinned to one core with
+//! `taskset`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,5 +89,33 @@ fn multiversioned_library_is_reproducible() {
     twice(
         &["--emit=so", "--target-cpu=x86-64-v2,x86-64-v3,x86-64-v4"],
         "libmodels_mv.so",
+    );
+}
+
+#[test]
+fn shared_library_does_not_depend_on_the_core_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let so = |pinned: bool, name: &str| -> Vec<u8> {
+        let out = dir.path().join(name);
+        let mut cmd = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(env!("CARGO_BIN_EXE_lamarrc"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_lamarrc"))
+        };
+        let o = cmd
+            .arg("compile")
+            .args(inputs())
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("taskset (util-linux) runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(&out).unwrap()
+    };
+    assert!(
+        so(true, "one.so") == so(false, "all.so"),
+        "the .so depends on the number of cores"
     );
 }

@@ -173,7 +173,7 @@ impl Emitter<'_> {
             return Err(self.layer_err(
                 l,
                 LayerError::Unsupported {
-                    what: format!("a model that expands to more than {MAX_NODES} operations"),
+                    what: format!("model size (more than {MAX_NODES} operations once nested models are expanded)"),
                     supported: "models whose nested models are not called exponentially often"
                         .into(),
                 },

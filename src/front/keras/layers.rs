@@ -186,7 +186,7 @@ pub fn row_width(shape: &Value) -> Result<usize, LayerError> {
         [n] => match n.as_u64() {
             Some(n) if n as usize <= MAX_WIDTH => Ok(n as usize),
             Some(n) => Err(LayerError::Unsupported {
-                what: format!("a row of {n} features"),
+                what: format!("input width {n}"),
                 supported: format!("at most {MAX_WIDTH} features per row"),
             }),
             None => Err(LayerError::Config(format!(
