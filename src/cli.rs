@@ -432,25 +432,11 @@ fn compile(
     let ctx = inkwell::context::Context::create();
     let built = codegen::build(&ctx, &module, opts)?;
     match emit.emit() {
-        Emit::So => {
-            let obj = built.object()?;
-            let tmp = TempOut::beside(&out).map_err(io(&out))?;
-            codegen::link_shared(&obj, tmp.path())?;
-            tmp.commit(&out).map_err(io(&out))?;
-            let h = out.with_extension("h");
-            write_atomic(
-                &h,
-                codegen::header::render(&module, &header_name).as_bytes(),
-            )
-            .map_err(io(&h))?;
-            println!("wrote {} and {}", out.display(), h.display());
-            return Ok(());
-        }
         Emit::Obj => write_atomic(&out, &built.object()?).map_err(io(&out))?,
         Emit::Ll => write_atomic(&out, built.llvm_ir().as_bytes()).map_err(io(&out))?,
         Emit::Asm => write_atomic(&out, built.assembly()?.as_bytes()).map_err(io(&out))?,
         Emit::Bc => write_atomic(&out, &built.bitcode()).map_err(io(&out))?,
-        Emit::H => unreachable!("handled above"),
+        Emit::So | Emit::H => unreachable!("handled above"),
     }
     println!("wrote {}", out.display());
     Ok(())
