@@ -282,7 +282,7 @@ pub fn run(cli: Cli) -> Result<()> {
             &target.options()?,
         ),
         Command::Run { path, data, output } => {
-            let (y, _) = evaluate(&path, &data)?;
+            let (y, _) = evaluate(&path, &data, NoiseSource::Drawn)?;
             data::write(&output, &y).map_err(|m| Error::input(&output, m))?;
             eprintln!(
                 "wrote {} ({} rows x {} outputs)",
@@ -300,12 +300,7 @@ pub fn run(cli: Cli) -> Result<()> {
             atol,
             rtol,
         } => {
-            if data.noise.is_none() && is_generator(&path, &data)? {
-                return Err(Error::Usage(
-                    "validating a generator needs the noise its reference was made with: give --noise".into(),
-                ));
-            }
-            let (y, engine) = evaluate(&path, &data)?;
+            let (y, engine) = evaluate(&path, &data, NoiseSource::Required)?;
             let reference_m = read_matrix(&reference, None)?;
             let summary = crate::validate::compare(&y, &reference_m, atol, rtol)
                 .map_err(|m| Error::input(&reference, m))?;
@@ -487,9 +482,13 @@ impl Engine {
     }
 }
 
-fn is_generator(path: &Path, data: &DataArgs) -> Result<bool> {
-    let (engine, name, _) = Engine::open(path, data)?;
-    Ok(engine.entry(&name)?.info.inputs.len() > 1)
+/// Where a generator's noise comes from when `--noise` is not given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum NoiseSource {
+    /// Drawn from N(0, 1) with `--seed` (`run`).
+    Drawn,
+    /// Refused: a reference was made with some noise, which must be given (`validate`).
+    Required,
 }
 
 /// Standard normal noise from a seeded SplitMix64 stream through Box–Muller: reproducible
@@ -520,7 +519,11 @@ pub fn normal_noise(n: usize, seed: u64) -> Vec<f32> {
 const CHUNK_ROWS: usize = 16384;
 
 /// Evaluates a model on the input rows in chunks; returns the outputs and the engine's name.
-pub fn evaluate(path: &Path, data: &DataArgs) -> Result<(Matrix, String)> {
+pub fn evaluate(
+    path: &Path,
+    data: &DataArgs,
+    noise_source: NoiseSource,
+) -> Result<(Matrix, String)> {
     let x = read_matrix(&data.input, data.columns.as_deref())?;
     let (engine, name, engine_name) = Engine::open(path, data)?;
     let entry = engine.entry(&name)?;
@@ -553,6 +556,12 @@ pub fn evaluate(path: &Path, data: &DataArgs) -> Result<(Matrix, String)> {
             let r = read_matrix(p, None)?;
             check(&r, w, p, "the noise")?;
             Some(r.data)
+        }
+        (None, Some(_)) if noise_source == NoiseSource::Required => {
+            return Err(Error::Usage(
+                "validating a generator needs the noise its reference was made with: give --noise"
+                    .into(),
+            ))
         }
         (None, Some(&w)) => {
             eprintln!(

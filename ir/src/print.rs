@@ -54,25 +54,16 @@ fn op_text(op: &Op, in_len: usize) -> String {
             kernel,
             bias,
             activation,
-        } => {
-            let mut s = format!(
-                "dense {units} {} kernel={}",
-                activation.name(),
-                constant(kernel, &[in_len, *units])
-            );
-            if let Some(b) = bias {
-                s += &format!(" bias={}", constant(b, &[b.len()]));
-            }
-            s
         }
-        Op::Residual {
+        | Op::Residual {
             units,
             kernel,
             bias,
             activation,
         } => {
             let mut s = format!(
-                "residual {units} {} kernel={}",
+                "{} {units} {} kernel={}",
+                op.mnemonic(),
                 activation.name(),
                 constant(kernel, &[in_len, *units])
             );
