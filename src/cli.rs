@@ -67,6 +67,9 @@ pub struct TargetArgs {
     /// LLVM optimisation level.
     #[arg(short = 'O', default_value_t = 3, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub opt_level: u8,
+    /// An LLVM pass pipeline (`opt -passes=` syntax, e.g. `default<O3>`) instead of lamarrc's own.
+    #[arg(long = "llvm-passes", value_name = "PIPELINE")]
+    pub llvm_passes: Option<String>,
 }
 
 impl TargetArgs {
@@ -82,6 +85,7 @@ impl TargetArgs {
                 target: cpus.first().map(|c| TargetSpec::new(c)).unwrap_or_default(),
                 variants: Vec::new(),
                 opt_level: self.opt_level,
+                llvm_passes: self.llvm_passes.clone(),
             });
         }
         if let Some(bad) = cpus.iter().find(|c| codegen::target::level(c).is_none()) {
@@ -96,6 +100,7 @@ impl TargetArgs {
             target: variants[0].clone(),
             variants,
             opt_level: self.opt_level,
+            llvm_passes: self.llvm_passes.clone(),
         })
     }
 }

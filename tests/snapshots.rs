@@ -44,6 +44,7 @@ fn llvm_ir_of_a_tiny_model() {
         target: lamarrc::codegen::TargetSpec::new("x86-64-v3"),
         variants: Vec::new(),
         opt_level: 3,
+        llvm_passes: None,
     };
     let built = lamarrc::codegen::build(&ctx, &m, &opts).unwrap();
     let ir = built.llvm_ir();

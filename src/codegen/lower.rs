@@ -75,9 +75,48 @@ struct Lower<'a, 'ctx> {
     variant: String,
 }
 
+/// Upper bound on the work lowered into one LLVM function (see [`parts`]).
+const PART_COST: usize = 24;
+
+/// What a node costs towards [`PART_COST`]: a Dense layer is a loop nest plus an activation
+/// loop; most other ops are one short loop.
+fn node_cost(op: &Op) -> usize {
+    match op {
+        Op::Param { .. } => 0,
+        Op::Dense { .. } | Op::Residual { .. } => 3,
+        _ => 1,
+    }
+}
+
+/// Splits the nodes into consecutive ranges of bounded cost. A deep network lowered as one
+/// function made LLVM's register allocator and scheduler superlinear in depth (1000 layers did
+/// not compile in 10 minutes) and, at -O0, every layer's temporaries stayed on the stack; each
+/// range becomes its own never-inlined function sharing the caller's frame, which bounds both.
+/// The tracking networks fit in one range, so they are lowered exactly as before.
+fn parts(f: &Function) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut cost) = (0, 0);
+    for (i, n) in f.nodes.iter().enumerate() {
+        let c = node_cost(&n.op);
+        if cost + c > PART_COST && i > start {
+            out.push(start..i);
+            (start, cost) = (i, 0);
+        }
+        cost += c;
+    }
+    out.push(start..f.nodes.len());
+    out
+}
+
+/// The symbol of part `k` of a function split by [`parts`].
+pub fn part_symbol(symbol: &str, k: usize) -> String {
+    format!("{symbol}.part{k}")
+}
+
 /// Emits `f` as a function with the scikinC calling convention that evaluates `rows`
 /// consecutive rows of row-major inputs (`rows = 1`: the exported row function; more: a tile
 /// for the batched entry point, whose Dense layers reuse every weight load across the rows).
+/// Returns the function and the part functions it calls (empty when it is lowered whole).
 pub fn lower_function<'ctx>(
     cg: &Cg<'ctx>,
     f: &Function,
@@ -86,7 +125,7 @@ pub fn lower_function<'ctx>(
     target: TargetShape,
     rows: u32,
     variant: &str,
-) -> Result<FunctionValue<'ctx>, String> {
+) -> Result<(FunctionValue<'ctx>, Vec<FunctionValue<'ctx>>), String> {
     let ptr = cg.ptr();
     let params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
     let fn_ty = ptr.fn_type(&params, false);
@@ -104,57 +143,167 @@ pub fn lower_function<'ctx>(
     if let Some(i) = frame.as_instruction() {
         let _ = i.set_alignment(64);
     }
-    let mut slot_ptr = Vec::with_capacity(p.slot_bytes.len());
-    let mut off = 0usize;
-    for bytes in &p.slot_bytes {
-        slot_ptr.push(cg.gep(cg.ctx.i8_type().into(), frame, cg.i64(off as u64))?);
-        off += (bytes * rows as usize).div_ceil(64) * 64;
-    }
-    let mut locs = Vec::with_capacity(f.nodes.len());
-    for (i, n) in f.nodes.iter().enumerate() {
-        locs.push(Some(match n.op {
-            Op::Param { index } => Loc {
-                ptr: func
-                    .get_nth_param(index as u32 + 1)
+    let inputs = |func: FunctionValue<'ctx>, first: u32| -> Res<Vec<PointerValue<'ctx>>> {
+        (0..f.params.len() as u32)
+            .map(|k| {
+                Ok(func
+                    .get_nth_param(first + k)
                     .ok_or("missing parameter")?
-                    .into_pointer_value(),
-                dt: DType::F32,
-                len: n.ty.len,
-            },
-            _ => Loc {
-                ptr: slot_ptr[p.slot_of[i].ok_or("unplanned value")?],
-                dt: n.ty.dtype,
-                len: n.ty.len,
-            },
-        }));
-    }
-    let mut l = Lower {
-        cg,
-        f,
-        func,
-        target,
-        locs,
-        rows,
-        cur_row: std::cell::Cell::new(None),
-        variant: variant.to_string(),
+                    .into_pointer_value())
+            })
+            .collect()
     };
-    for i in 0..f.nodes.len() {
-        l.node(i).map_err(|e| {
-            let n = &f.nodes[i];
-            format!("%{i} ({}) {}: {e}", n.op.mnemonic(), n.origin)
-        })?;
+    let ranges = parts(f);
+    let mut part_fns = Vec::new();
+    if ranges.len() == 1 {
+        let ins = inputs(func, 1)?;
+        lower_nodes(
+            cg,
+            f,
+            func,
+            frame,
+            &ins,
+            0..f.nodes.len(),
+            target,
+            rows,
+            variant,
+        )?;
+    } else {
+        // `void part(ptr noalias frame, ptr in0, …)`: the frame is private to this call.
+        let part_ty = cg.ctx.void_type().fn_type(&params, false);
+        let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
+        let noalias = inkwell::attributes::Attribute::get_named_enum_kind_id("noalias");
+        for (k, range) in ranges.iter().enumerate() {
+            let pf =
+                cg.module
+                    .add_function(&part_symbol(symbol, k), part_ty, Some(Linkage::Private));
+            pf.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                cg.ctx.create_enum_attribute(noinline, 0),
+            );
+            pf.add_attribute(
+                inkwell::attributes::AttributeLoc::Param(0),
+                cg.ctx.create_enum_attribute(noalias, 0),
+            );
+            let body = cg.ctx.append_basic_block(pf, "entry");
+            cg.b.position_at_end(body);
+            let pframe = pf
+                .get_nth_param(0)
+                .ok_or("missing frame")?
+                .into_pointer_value();
+            let ins = inputs(pf, 1)?;
+            lower_nodes(
+                cg,
+                f,
+                pf,
+                pframe,
+                &ins,
+                range.clone(),
+                target,
+                rows,
+                variant,
+            )?;
+            llvm(cg.b.build_return(None))?;
+            part_fns.push(pf);
+        }
+        cg.b.position_at_end(entry);
+        let ins = inputs(func, 1)?;
+        for pf in &part_fns {
+            let mut args: Vec<inkwell::values::BasicMetadataValueEnum> = vec![frame.into()];
+            args.extend(
+                ins.iter()
+                    .map(|p| inkwell::values::BasicMetadataValueEnum::from(*p)),
+            );
+            llvm(cg.b.build_call(*pf, &args, ""))?;
+        }
     }
+    // The result is copied to `out` last, so `out` may alias any input.
+    let ins = inputs(func, 1)?;
+    let l = Lower::new(cg, f, func, frame, &ins, target, rows, variant)?;
     let result = f.result.ok_or("function without result")?.index();
     let out = func
         .get_nth_param(0)
         .ok_or("missing out")?
         .into_pointer_value();
     let r0 = l.base(result);
+    let mut l = l;
     l.locs.push(Some(Loc { ptr: out, ..r0 }));
     let out_index = l.locs.len() - 1;
     l.per_row(|l| l.copy(l.loc(result)?, l.loc(out_index)?, 0))?;
     llvm(cg.b.build_return(Some(&out)))?;
-    Ok(func)
+    Ok((func, part_fns))
+}
+
+/// Lowers the nodes in `range` of `f` into `func` at the builder's position, values in the
+/// slots of `frame` and parameters read from `inputs`.
+#[allow(clippy::too_many_arguments)]
+fn lower_nodes<'ctx>(
+    cg: &Cg<'ctx>,
+    f: &Function,
+    func: FunctionValue<'ctx>,
+    frame: PointerValue<'ctx>,
+    inputs: &[PointerValue<'ctx>],
+    range: std::ops::Range<usize>,
+    target: TargetShape,
+    rows: u32,
+    variant: &str,
+) -> Res<()> {
+    let mut l = Lower::new(cg, f, func, frame, inputs, target, rows, variant)?;
+    for i in range {
+        l.node(i).map_err(|e| {
+            let n = &f.nodes[i];
+            format!("%{i} ({}) {}: {e}", n.op.mnemonic(), n.origin)
+        })?;
+    }
+    Ok(())
+}
+
+impl<'a, 'ctx> Lower<'a, 'ctx> {
+    /// Locations of every value: parameters in place, the rest in the slots of `frame`.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cg: &'a Cg<'ctx>,
+        f: &'a Function,
+        func: FunctionValue<'ctx>,
+        frame: PointerValue<'ctx>,
+        inputs: &[PointerValue<'ctx>],
+        target: TargetShape,
+        rows: u32,
+        variant: &str,
+    ) -> Res<Self> {
+        let p = plan(f);
+        let mut slot_ptr = Vec::with_capacity(p.slot_bytes.len());
+        let mut off = 0usize;
+        for bytes in &p.slot_bytes {
+            slot_ptr.push(cg.gep(cg.ctx.i8_type().into(), frame, cg.i64(off as u64))?);
+            off += (bytes * rows as usize).div_ceil(64) * 64;
+        }
+        let mut locs = Vec::with_capacity(f.nodes.len());
+        for (i, n) in f.nodes.iter().enumerate() {
+            locs.push(Some(match n.op {
+                Op::Param { index } => Loc {
+                    ptr: *inputs.get(index).ok_or("missing parameter")?,
+                    dt: DType::F32,
+                    len: n.ty.len,
+                },
+                _ => Loc {
+                    ptr: slot_ptr[p.slot_of[i].ok_or("unplanned value")?],
+                    dt: n.ty.dtype,
+                    len: n.ty.len,
+                },
+            }));
+        }
+        Ok(Lower {
+            cg,
+            f,
+            func,
+            target,
+            locs,
+            rows,
+            cur_row: std::cell::Cell::new(None),
+            variant: variant.to_string(),
+        })
+    }
 }
 
 impl<'ctx> Lower<'_, 'ctx> {
@@ -495,17 +644,25 @@ impl<'ctx> Lower<'_, 'ctx> {
                     .iter()
                     .flat_map(|c| c.quantiles.iter().copied())
                     .collect();
-                let q = self.table(&format!("n{i}.quantiles"), &all, DType::F64);
+                // Quantiles fitted on float32 data are float32 values: stored as such, widened
+                // back exactly when loaded.
+                let qt = if all.iter().all(|&v| (v as f32) as f64 == v) {
+                    DType::F32
+                } else {
+                    DType::F64
+                };
+                let q = self.table(&format!("n{i}.quantiles"), &all, qt);
                 let helper = quantile::helper(
                     cg,
                     *distribution,
                     *inverse,
                     linspace.then_some(nref),
+                    qt,
                     &self.variant,
                 )?;
                 for c in 0..columns.len() {
                     let xv = cg.load_scalar(DType::F64, x.ptr, cg.i64(c as u64))?;
-                    let qc = cg.gep(cg.ctx.f64_type().into(), q, cg.i64((c * nref) as u64))?;
+                    let qc = cg.gep(cg.fty(qt).into(), q, cg.i64((c * nref) as u64))?;
                     let call = llvm(cg.b.build_call(
                         helper,
                         &[xv.into(), qc.into(), r.into(), cg.i64(nref as u64).into()],
@@ -566,9 +723,14 @@ impl<'ctx> Lower<'_, 'ctx> {
             ((self.target.vector_registers() as usize - 4) / rows).max(1)
         };
         let block = vectors * lanes;
-        let mut j0 = 0;
-        while j0 < units {
-            let bw = block.min(units - j0);
+        // Blocks of equal width run as a loop over `j0` (one copy of the block's code rather
+        // than one per block: a tile's Dense layers were most of the library's code and of its
+        // compile time); a narrower last block follows.
+        self.chunks(units, block as u32, |j0, bw| {
+            let bw = bw as usize;
+            let at = |c: usize| -> Res<IntValue<'ctx>> {
+                llvm(cg.b.build_int_add(j0, cg.i64(c as u64), "j"))
+            };
             // One accumulator per row and native vector (the last one possibly narrower): LLVM
             // keeps each in a register, whatever the block width.
             let widths: Vec<(usize, u32)> = (0..bw)
@@ -578,7 +740,7 @@ impl<'ctx> Lower<'_, 'ctx> {
             let inits: Vec<VectorValue> = widths
                 .iter()
                 .map(|&(c, w)| match b_tab {
-                    Some(b) => cg.load_vec(dt, w, b, cg.i64((j0 + c) as u64)),
+                    Some(b) => cg.load_vec(dt, w, b, at(c)?),
                     None => Ok(cg.vty(dt, w).const_zero()),
                 })
                 .collect::<Res<_>>()?;
@@ -604,8 +766,8 @@ impl<'ctx> Lower<'_, 'ctx> {
                 let wvs: Vec<VectorValue> = widths
                     .iter()
                     .map(|&(c, w)| {
-                        let at = llvm(cg.b.build_int_add(row, cg.i64((j0 + c) as u64), "at"))?;
-                        cg.load_vec(dt, w, w_tab, at)
+                        let wi = llvm(cg.b.build_int_add(row, at(c)?, "at"))?;
+                        cg.load_vec(dt, w, w_tab, wi)
                     })
                     .collect::<Res<_>>()?;
                 let mut next_accs = Vec::with_capacity(rows);
@@ -644,11 +806,12 @@ impl<'ctx> Lower<'_, 'ctx> {
             };
             for (r, row_accs) in accs.into_iter().enumerate() {
                 for (acc, &(c, _)) in row_accs.into_iter().zip(&widths) {
-                    cg.store_vec(acc, dt, y.ptr, cg.i64((r * units + j0 + c) as u64))?;
+                    let yi = llvm(cg.b.build_int_add(at(c)?, cg.i64((r * units) as u64), "yi"))?;
+                    cg.store_vec(acc, dt, y.ptr, yi)?;
                 }
             }
-            j0 += bw;
-        }
+            Ok(())
+        })?;
         // The activation (and a fused skip connection) runs as a vector loop over the stored
         // sums: applied to every accumulator in place it would make one huge basic block, and
         // LLVM's register allocator is superlinear in block size (compile time went from

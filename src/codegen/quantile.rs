@@ -25,16 +25,18 @@ use lamarrc_ir::{DType, Distribution};
 /// Returns (emitting on first use) the helper for one distribution and direction.
 /// With `linspace = Some(n)`, the references are `numpy.linspace(0, 1, n)`, computed rather than
 /// loaded, and `n` is a constant, so the searches unroll; the helper then ignores its last two
-/// arguments.
+/// arguments. `quantiles` is the precision the quantile table is stored in: float32 where every
+/// fitted value is a float32 (then widening it back is exact), halving the largest tables.
 pub fn helper<'ctx>(
     cg: &Cg<'ctx>,
     dist: Distribution,
     inverse: bool,
     linspace: Option<usize>,
+    quantiles: DType,
     variant: &str,
 ) -> Res<FunctionValue<'ctx>> {
     let name = format!(
-        "lamarrc.quantile.{}.{}{}{variant}",
+        "lamarrc.quantile.{}.{}{}{}{variant}",
         match dist {
             Distribution::Normal => "normal",
             Distribution::Uniform => "uniform",
@@ -42,7 +44,11 @@ pub fn helper<'ctx>(
         if inverse { "inverse" } else { "forward" },
         linspace
             .map(|n| format!(".linspace{n}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        match quantiles {
+            DType::F32 => ".q32",
+            DType::F64 => "",
+        }
     );
     if let Some(f) = cg.module.get_function(&name) {
         return Ok(f);
@@ -56,11 +62,17 @@ pub fn helper<'ctx>(
     let entry = cg.ctx.append_basic_block(func, "entry");
     cg.b.position_at_end(entry);
     let x = func.get_nth_param(0).ok_or("param")?.into_float_value();
-    let q = Table::Loaded(func.get_nth_param(1).ok_or("param")?.into_pointer_value());
+    let q = Table::Loaded(
+        func.get_nth_param(1).ok_or("param")?.into_pointer_value(),
+        quantiles,
+    );
     let (r, n) = match linspace {
         Some(n) => (Table::Linspace(n as u64), cg.i64(n as u64)),
         None => (
-            Table::Loaded(func.get_nth_param(2).ok_or("param")?.into_pointer_value()),
+            Table::Loaded(
+                func.get_nth_param(2).ok_or("param")?.into_pointer_value(),
+                DType::F64,
+            ),
             func.get_nth_param(3).ok_or("param")?.into_int_value(),
         ),
     };
@@ -77,10 +89,11 @@ pub fn helper<'ctx>(
     Ok(func)
 }
 
-/// A sorted table: loaded from memory, or `numpy.linspace(0, 1, n)` computed on the fly.
+/// A sorted table: loaded from memory (in the given precision, widened to float64), or
+/// `numpy.linspace(0, 1, n)` computed on the fly.
 #[derive(Clone, Copy)]
 enum Table<'ctx> {
-    Loaded(PointerValue<'ctx>),
+    Loaded(PointerValue<'ctx>, DType),
     Linspace(u64),
 }
 
@@ -95,7 +108,11 @@ impl<'ctx> H<'_, 'ctx> {
     }
     fn at(&self, t: Table<'ctx>, i: IntValue<'ctx>) -> Res<FloatValue<'ctx>> {
         match t {
-            Table::Loaded(p) => self.cg.load_scalar(DType::F64, p, i),
+            Table::Loaded(p, DType::F64) => self.cg.load_scalar(DType::F64, p, i),
+            Table::Loaded(p, DType::F32) => {
+                let v = self.cg.load_scalar(DType::F32, p, i)?;
+                llvm(self.cg.b.build_float_ext(v, self.cg.ctx.f64_type(), "q64"))
+            }
             Table::Linspace(n) => {
                 // numpy: i * (1 / (n - 1)), the last entry exactly 1.
                 let cg = self.cg;
@@ -147,6 +164,20 @@ impl<'ctx> H<'_, 'ctx> {
     ) -> Res<IntValue<'ctx>> {
         let cg = self.cg;
         let i64t = cg.ctx.i64_type();
+        if let Some(mut len) = n.get_zero_extended_constant() {
+            // A table of known size: the ~log2(n) steps straight, no loop for LLVM to unroll.
+            let mut base = cg.i64(0);
+            while len > 1 {
+                let half = len / 2;
+                let mid = self.iadd(base, cg.i64(half))?;
+                let go = self.cmp(if strict { P::OLT } else { P::OLE }, self.at(t, mid)?, x)?;
+                base = llvm(cg.b.build_select(go, mid, base, "nb"))?.into_int_value();
+                len -= half;
+            }
+            let go = self.cmp(if strict { P::OLT } else { P::OLE }, self.at(t, base)?, x)?;
+            let step = llvm(cg.b.build_int_z_extend(go, i64t, "step"))?;
+            return self.iadd(base, step);
+        }
         let pre = cg.b.get_insert_block().ok_or("no block")?;
         let head = cg.ctx.append_basic_block(self.func, "bs");
         let body = cg.ctx.append_basic_block(self.func, "bs.body");
