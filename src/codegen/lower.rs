@@ -92,7 +92,7 @@ fn node_cost(op: &Op) -> usize {
 /// function made LLVM's register allocator and scheduler superlinear in depth (1000 layers did
 /// not compile in 10 minutes) and, at -O0, every layer's temporaries stayed on the stack; each
 /// range becomes its own never-inlined function sharing the caller's frame, which bounds both.
-/// The tracking networks fit in one range, so they are lowered exactly as before.
+/// The tracking networks take one or two parts (a call per part costs nanoseconds).
 fn parts(f: &Function) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut cost) = (0, 0);
