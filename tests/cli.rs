@@ -222,6 +222,56 @@ fn run_writes_outputs_matching_keras() {
     assert_ne!(a, c, "another seed, other outputs");
 }
 
+/// `--llvm-passes` swaps lamarrc's pass list for another (here LLVM's full -O3 pipeline), with
+/// the same results; a pipeline LLVM does not know is refused, naming the option, no file left.
+#[test]
+fn llvm_passes_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = fixtures("keras").join("dense_sigmoid");
+    let so = dir.path().join("libo3.so");
+    let o = lamarrc(&[
+        "compile",
+        d.to_str().unwrap(),
+        "--llvm-passes",
+        "default<O3>",
+        "-o",
+        so.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = lamarrc(&[
+        "validate",
+        d.to_str().unwrap(),
+        "--lib",
+        so.to_str().unwrap(),
+        "--input",
+        d.join("input.npy").to_str().unwrap(),
+        "--reference",
+        d.join("expected.npy").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let bad = dir.path().join("libbad.so");
+    let o = lamarrc(&[
+        "compile",
+        d.to_str().unwrap(),
+        "--llvm-passes",
+        "no-such-pass",
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--llvm-passes `no-such-pass`") && e.contains("unknown pass name"),
+        "{e}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("bad"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 #[test]
 fn noise_is_standard_normal() {
     let n = lamarrc::cli::normal_noise(200_000, 3);

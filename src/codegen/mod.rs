@@ -324,7 +324,10 @@ fn build_part<'ctx>(
             &machine,
             inkwell::passes::PassBuilderOptions::create(),
         )
-        .map_err(|e| CodegenError::Llvm(e.to_string()))?;
+        .map_err(|e| match &opts.llvm_passes {
+            Some(p) => CodegenError::Llvm(format!("--llvm-passes `{p}`: {}", e.to_string())),
+            None => CodegenError::Llvm(e.to_string()),
+        })?;
     Ok(Built { cg, machine })
 }
 
