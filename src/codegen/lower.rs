@@ -9,6 +9,7 @@ use super::cg::{llvm, Cg, Res};
 use super::math;
 use super::quantile;
 use inkwell::module::Linkage;
+use inkwell::types::VectorType;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::FloatPredicate as P;
 use lamarrc_ir::{BinaryOp, DType, Function, Op, PowerMethod};
@@ -652,27 +653,61 @@ impl<'ctx> Lower<'_, 'ctx> {
                     DType::F64
                 };
                 let q = self.table(&format!("n{i}.quantiles"), &all, qt);
+                // Columns in vectors of the target's float64 width, lane ℓ transforming column
+                // c + ℓ with that column's table; a last partial vector repeats its last column
+                // in the spare lanes, so one helper serves every column count.
+                let w = self.target.lanes(DType::F64).max(1);
                 let helper = quantile::helper(
                     cg,
                     *distribution,
                     *inverse,
                     linspace.then_some(nref),
                     qt,
+                    w,
                     &self.variant,
                 )?;
-                for c in 0..columns.len() {
-                    let xv = cg.load_scalar(DType::F64, x.ptr, cg.i64(c as u64))?;
-                    let qc = cg.gep(cg.fty(qt).into(), q, cg.i64((c * nref) as u64))?;
+                let i32t = cg.ctx.i32_type();
+                for c in (0..columns.len()).step_by(w as usize) {
+                    let used = (columns.len() - c).min(w as usize);
+                    let lane = |l: usize| l.min(used - 1);
+                    let xs = cg.load_vec(DType::F64, used as u32, x.ptr, cg.i64(c as u64))?;
+                    let widen: Vec<_> = (0..w as usize)
+                        .map(|l| i32t.const_int(lane(l) as u64, false))
+                        .collect();
+                    let xv = llvm(cg.b.build_shuffle_vector(
+                        xs,
+                        xs.get_type().get_poison(),
+                        VectorType::const_vector(&widen),
+                        "xw",
+                    ))?;
+                    let starts: Vec<_> = (0..w as usize)
+                        .map(|l| cg.i64(((c + lane(l)) * nref) as u64))
+                        .collect();
                     let call = llvm(cg.b.build_call(
                         helper,
-                        &[xv.into(), qc.into(), r.into(), cg.i64(nref as u64).into()],
+                        &[
+                            xv.into(),
+                            q.into(),
+                            r.into(),
+                            cg.i64(nref as u64).into(),
+                            VectorType::const_vector(&starts).into(),
+                        ],
                         "q",
                     ))?;
                     let v = call
                         .try_as_basic_value()
                         .basic()
-                        .ok_or("void quantile helper")?;
-                    cg.store_scalar(v.into_float_value(), DType::F64, y.ptr, cg.i64(c as u64))?;
+                        .ok_or("void quantile helper")?
+                        .into_vector_value();
+                    let narrow: Vec<_> =
+                        (0..used).map(|l| i32t.const_int(l as u64, false)).collect();
+                    let v = llvm(cg.b.build_shuffle_vector(
+                        v,
+                        v.get_type().get_poison(),
+                        VectorType::const_vector(&narrow),
+                        "yn",
+                    ))?;
+                    cg.store_vec(v, DType::F64, y.ptr, cg.i64(c as u64))?;
                 }
                 Ok(())
             }

@@ -287,7 +287,7 @@ fn build_part<'ctx>(
         // Helpers (quantile) of this variant carry its target attributes.
         for func in cg.module.get_functions() {
             let helper = func.count_basic_blocks() > 0
-                && func.get_linkage() == Linkage::Private
+                && matches!(func.get_linkage(), Linkage::Private | Linkage::LinkOnceODR)
                 && func.get_name().to_string_lossy().starts_with("lamarrc.")
                 && func.get_name().to_string_lossy().ends_with(suffix.as_str());
             if helper {
@@ -331,10 +331,14 @@ fn build_part<'ctx>(
     Ok(Built { cg, machine })
 }
 
-/// Whether `f` gets a tile function: it has Dense layers, or calls a function that has a tile.
+/// Whether `f` gets a tile function: it has network (float32) Dense layers, whose weights are
+/// worth reusing across rows, or calls a function that has a tile. A scikit-learn step's float64
+/// matrix (a decorrelation) is small and batches row by row.
 fn needs_tile(f: &lamarrc_ir::Function, cg: &Cg, suffix: &str, rows: u32) -> bool {
     f.nodes.iter().any(|n| match &n.op {
-        lamarrc_ir::Op::Dense { .. } | lamarrc_ir::Op::Residual { .. } => true,
+        lamarrc_ir::Op::Dense { .. } | lamarrc_ir::Op::Residual { .. } => {
+            n.ty.dtype == lamarrc_ir::DType::F32
+        }
         lamarrc_ir::Op::Call { callee, .. } => cg
             .module
             .get_function(&lower::tile_symbol(&format!("{callee}{suffix}"), rows))

@@ -1,6 +1,8 @@
-//! QuantileTransformer's `_transform_col`, emitted once per module as two internal functions
-//! `double f(double x, const double* quantiles, const double* references, i64 n)` per output
-//! distribution: forward and inverse. They reproduce scikit-learn bit for bit where it matters:
+//! QuantileTransformer's `_transform_col`, emitted once per module as internal functions
+//! `<W x double> f(<W x double> x, const T* quantiles, const double* references, i64 n,
+//! <W x i64> start)` per output distribution and direction, W the target's float64 width: lane ℓ
+//! transforms a column whose table starts at `quantiles + start[ℓ]`. Several columns in one vector interleave their table searches (each a
+//! chain of dependent loads), which a column at a time left to wait on memory latency. They reproduce scikit-learn bit for bit where it matters:
 //!
 //! - forward: the average of numpy's ascending interpolation and the descending one
 //!   (`-interp(-x, -q[::-1], -r[::-1])`), so an input equal to a repeated quantile lands in the
@@ -17,7 +19,8 @@
 use super::cg::{llvm, Cg, Res};
 use super::math;
 use inkwell::module::Linkage;
-use inkwell::values::{FloatValue, FunctionValue, IntValue, PointerValue};
+use inkwell::types::VectorType;
+use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::{FloatPredicate as P, IntPredicate};
 use lamarrc_ir::interp::{quantile_normal_clip, BOUNDS_THRESHOLD};
 use lamarrc_ir::{DType, Distribution};
@@ -33,6 +36,7 @@ pub fn helper<'ctx>(
     inverse: bool,
     linspace: Option<usize>,
     quantiles: DType,
+    width: u32,
     variant: &str,
 ) -> Res<FunctionValue<'ctx>> {
     let name = format!(
@@ -53,30 +57,50 @@ pub fn helper<'ctx>(
     if let Some(f) = cg.module.get_function(&name) {
         return Ok(f);
     }
-    let f64t = cg.ctx.f64_type();
+    let vt = cg.vty(DType::F64, width);
     let ptr = cg.ptr();
     let i64t = cg.ctx.i64_type();
-    let fn_ty = f64t.fn_type(&[f64t.into(), ptr.into(), ptr.into(), i64t.into()], false);
-    let func = cg.module.add_function(&name, fn_ty, Some(Linkage::Private));
+    let starts = i64t.vec_type(width);
+    let fn_ty = vt.fn_type(
+        &[
+            vt.into(),
+            ptr.into(),
+            ptr.into(),
+            i64t.into(),
+            starts.into(),
+        ],
+        false,
+    );
+    // One copy in the library: every module (shard) that uses the helper emits it in a COMDAT
+    // group of its name, and the linker keeps one; hidden, so it is not exported.
+    let func = cg
+        .module
+        .add_function(&name, fn_ty, Some(Linkage::LinkOnceODR));
+    func.as_global_value()
+        .set_visibility(inkwell::GlobalVisibility::Hidden);
+    func.as_global_value()
+        .set_comdat(cg.module.get_or_insert_comdat(&name));
     let saved = cg.b.get_insert_block();
     let entry = cg.ctx.append_basic_block(func, "entry");
     cg.b.position_at_end(entry);
-    let x = func.get_nth_param(0).ok_or("param")?.into_float_value();
-    let q = Table::Loaded(
-        func.get_nth_param(1).ok_or("param")?.into_pointer_value(),
-        quantiles,
-    );
+    let x = func.get_nth_param(0).ok_or("param")?.into_vector_value();
     let (r, n) = match linspace {
         Some(n) => (Table::Linspace(n as u64), cg.i64(n as u64)),
         None => (
-            Table::Loaded(
-                func.get_nth_param(2).ok_or("param")?.into_pointer_value(),
-                DType::F64,
-            ),
+            Table::Loaded {
+                p: func.get_nth_param(2).ok_or("param")?.into_pointer_value(),
+                dt: DType::F64,
+                start: None,
+            },
             func.get_nth_param(3).ok_or("param")?.into_int_value(),
         ),
     };
-    let h = H { cg, func };
+    let q = Table::Loaded {
+        p: func.get_nth_param(1).ok_or("param")?.into_pointer_value(),
+        dt: quantiles,
+        start: Some(func.get_nth_param(4).ok_or("param")?.into_vector_value()),
+    };
+    let h = H { cg, func, w: width };
     let y = if inverse {
         h.inverse(dist, x, q, r, n)?
     } else {
@@ -93,120 +117,162 @@ pub fn helper<'ctx>(
 /// `numpy.linspace(0, 1, n)` computed on the fly.
 #[derive(Clone, Copy)]
 enum Table<'ctx> {
-    Loaded(PointerValue<'ctx>, DType),
+    /// With `start`, lane ℓ reads its own table at `p + start[ℓ]`; without, all lanes share one.
+    Loaded {
+        p: PointerValue<'ctx>,
+        dt: DType,
+        start: Option<V<'ctx>>,
+    },
     Linspace(u64),
 }
 
+type V<'ctx> = VectorValue<'ctx>;
+
+/// Emits the helper's body on vectors of `w` lanes: float64 values and int64 indices.
 struct H<'a, 'ctx> {
     cg: &'a Cg<'ctx>,
     func: FunctionValue<'ctx>,
+    w: u32,
 }
 
 impl<'ctx> H<'_, 'ctx> {
-    fn c(&self, v: f64) -> FloatValue<'ctx> {
-        self.cg.ctx.f64_type().const_float(v)
+    fn c(&self, v: f64) -> V<'ctx> {
+        self.cg.splat(DType::F64, self.w, v)
     }
-    fn at(&self, t: Table<'ctx>, i: IntValue<'ctx>) -> Res<FloatValue<'ctx>> {
+    /// An int64 vector with every lane `v`.
+    fn ci(&self, v: u64) -> V<'ctx> {
+        VectorType::const_vector(&vec![self.cg.i64(v); self.w as usize])
+    }
+    /// Broadcasts a scalar int64.
+    fn splat_i(&self, v: IntValue<'ctx>) -> Res<V<'ctx>> {
+        if let Some(c) = v.get_zero_extended_constant() {
+            return Ok(self.ci(c));
+        }
+        let cg = self.cg;
+        let vt = cg.ctx.i64_type().vec_type(self.w);
+        let zero = cg.ctx.i32_type().const_zero();
+        let one = llvm(cg.b.build_insert_element(vt.get_poison(), v, zero, "bi"))?;
+        let mask = VectorType::const_vector(&vec![zero; self.w as usize]);
+        llvm(cg.b.build_shuffle_vector(one, vt.get_poison(), mask, "si"))
+    }
+    /// `t[i]` lane by lane.
+    fn at(&self, t: Table<'ctx>, i: V<'ctx>) -> Res<V<'ctx>> {
+        let cg = self.cg;
         match t {
-            Table::Loaded(p, DType::F64) => self.cg.load_scalar(DType::F64, p, i),
-            Table::Loaded(p, DType::F32) => {
-                let v = self.cg.load_scalar(DType::F32, p, i)?;
-                llvm(self.cg.b.build_float_ext(v, self.cg.ctx.f64_type(), "q64"))
+            Table::Loaded { p, dt, start } => {
+                let i = match start {
+                    Some(s) => self.iadd(i, s)?,
+                    None => i,
+                };
+                // Scalar loads: the lanes' addresses are independent, so their latencies overlap.
+                let mut v = cg.vty(DType::F64, self.w).get_poison();
+                for lane in 0..self.w {
+                    let li = cg.ctx.i32_type().const_int(lane as u64, false);
+                    let k = llvm(cg.b.build_extract_element(i, li, "li"))?.into_int_value();
+                    let mut e = cg.load_scalar(dt, p, k)?;
+                    if dt == DType::F32 {
+                        e = llvm(cg.b.build_float_ext(e, cg.ctx.f64_type(), "q64"))?;
+                    }
+                    v = llvm(cg.b.build_insert_element(v, e, li, "lv"))?;
+                }
+                Ok(v)
             }
             Table::Linspace(n) => {
                 // numpy: i * (1 / (n - 1)), the last entry exactly 1.
-                let cg = self.cg;
-                let fi = llvm(cg.b.build_signed_int_to_float(i, cg.ctx.f64_type(), "fi"))?;
+                let fi = llvm(cg.b.build_signed_int_to_float(i, cg.vty(DType::F64, self.w), "fi"))?;
                 let v = self.mul(fi, self.c(1.0 / (n.saturating_sub(1)).max(1) as f64))?;
-                let last = self.eq_i(i, cg.i64(n.saturating_sub(1)))?;
+                let last = self.eq_i(i, self.ci(n.saturating_sub(1)))?;
                 self.sel(last, self.c(1.0), v)
             }
         }
     }
-    fn add(&self, a: FloatValue<'ctx>, b: FloatValue<'ctx>) -> Res<FloatValue<'ctx>> {
+    fn add(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_float_add(a, b, "a"))
     }
-    fn sub(&self, a: FloatValue<'ctx>, b: FloatValue<'ctx>) -> Res<FloatValue<'ctx>> {
+    fn sub(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_float_sub(a, b, "s"))
     }
-    fn mul(&self, a: FloatValue<'ctx>, b: FloatValue<'ctx>) -> Res<FloatValue<'ctx>> {
+    fn mul(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_float_mul(a, b, "m"))
     }
-    fn div(&self, a: FloatValue<'ctx>, b: FloatValue<'ctx>) -> Res<FloatValue<'ctx>> {
+    fn div(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_float_div(a, b, "d"))
     }
-    fn cmp(&self, p: P, a: FloatValue<'ctx>, b: FloatValue<'ctx>) -> Res<IntValue<'ctx>> {
+    fn cmp(&self, p: P, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_float_compare(p, a, b, "c"))
     }
-    fn sel(
-        &self,
-        c: IntValue<'ctx>,
-        a: FloatValue<'ctx>,
-        b: FloatValue<'ctx>,
-    ) -> Res<FloatValue<'ctx>> {
-        Ok(llvm(self.cg.b.build_select(c, a, b, "sel"))?.into_float_value())
+    fn sel(&self, c: V<'ctx>, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
+        Ok(llvm(self.cg.b.build_select(c, a, b, "sel"))?.into_vector_value())
     }
-    fn iadd(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
+    fn iadd(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_int_add(a, b, "i"))
     }
-    fn isub(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
+    fn isub(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_int_sub(a, b, "i"))
+    }
+    fn icmp(&self, p: IntPredicate, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
+        llvm(self.cg.b.build_int_compare(p, a, b, "ic"))
+    }
+    fn eq_i(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
+        self.icmp(IntPredicate::EQ, a, b)
+    }
+    fn or(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
+        llvm(self.cg.b.build_or(a, b, "or"))
+    }
+    /// 0/1 as int64 lanes.
+    fn zext(&self, c: V<'ctx>) -> Res<V<'ctx>> {
+        llvm(
+            self.cg
+                .b
+                .build_int_z_extend(c, self.cg.ctx.i64_type().vec_type(self.w), "step"),
+        )
     }
 
     /// Number of leading table entries `t[k]` with `t[k] <= x` (`strict`: `t[k] < x`), i.e.
-    /// numpy's upper (lower) bound. Branch-free halving; the loop runs ⌈log2 n⌉ times.
-    fn bound(
-        &self,
-        t: Table<'ctx>,
-        n: IntValue<'ctx>,
-        x: FloatValue<'ctx>,
-        strict: bool,
-    ) -> Res<IntValue<'ctx>> {
+    /// numpy's upper (lower) bound, per lane. Branch-free halving, ⌈log2 n⌉ steps: straight
+    /// code for a table of known size, otherwise a loop (the same count for every lane).
+    fn bound(&self, t: Table<'ctx>, n: IntValue<'ctx>, x: V<'ctx>, strict: bool) -> Res<V<'ctx>> {
         let cg = self.cg;
-        let i64t = cg.ctx.i64_type();
+        let pred = if strict { P::OLT } else { P::OLE };
         if let Some(mut len) = n.get_zero_extended_constant() {
-            // A table of known size: the ~log2(n) steps straight, no loop for LLVM to unroll.
-            let mut base = cg.i64(0);
+            let mut base = self.ci(0);
             while len > 1 {
                 let half = len / 2;
-                let mid = self.iadd(base, cg.i64(half))?;
-                let go = self.cmp(if strict { P::OLT } else { P::OLE }, self.at(t, mid)?, x)?;
-                base = llvm(cg.b.build_select(go, mid, base, "nb"))?.into_int_value();
+                let mid = self.iadd(base, self.ci(half))?;
+                let go = self.cmp(pred, self.at(t, mid)?, x)?;
+                base = self.sel(go, mid, base)?;
                 len -= half;
             }
-            let go = self.cmp(if strict { P::OLT } else { P::OLE }, self.at(t, base)?, x)?;
-            let step = llvm(cg.b.build_int_z_extend(go, i64t, "step"))?;
-            return self.iadd(base, step);
+            let go = self.cmp(pred, self.at(t, base)?, x)?;
+            return self.iadd(base, self.zext(go)?);
         }
+        let i64t = cg.ctx.i64_type();
         let pre = cg.b.get_insert_block().ok_or("no block")?;
         let head = cg.ctx.append_basic_block(self.func, "bs");
         let body = cg.ctx.append_basic_block(self.func, "bs.body");
         let done = cg.ctx.append_basic_block(self.func, "bs.done");
         llvm(cg.b.build_unconditional_branch(head))?;
         cg.b.position_at_end(head);
-        let base = llvm(cg.b.build_phi(i64t, "base"))?;
+        let base = llvm(cg.b.build_phi(i64t.vec_type(self.w), "base"))?;
         let len = llvm(cg.b.build_phi(i64t, "len"))?;
         let (bv, lv) = (
-            base.as_basic_value().into_int_value(),
+            base.as_basic_value().into_vector_value(),
             len.as_basic_value().into_int_value(),
         );
         let more = llvm(cg.b.build_int_compare(IntPredicate::UGT, lv, cg.i64(1), "more"))?;
         llvm(cg.b.build_conditional_branch(more, body, done))?;
         cg.b.position_at_end(body);
         let half = llvm(cg.b.build_right_shift(lv, cg.i64(1), false, "half"))?;
-        let mid = self.iadd(bv, half)?;
-        let v = self.at(t, mid)?;
-        let go = self.cmp(if strict { P::OLT } else { P::OLE }, v, x)?;
-        let nb = llvm(cg.b.build_select(go, mid, bv, "nb"))?.into_int_value();
-        let nl = self.isub(lv, half)?;
+        let mid = self.iadd(bv, self.splat_i(half)?)?;
+        let go = self.cmp(pred, self.at(t, mid)?, x)?;
+        let nb = self.sel(go, mid, bv)?;
+        let nl = llvm(cg.b.build_int_sub(lv, half, "nl"))?;
         llvm(cg.b.build_unconditional_branch(head))?;
-        base.add_incoming(&[(&cg.i64(0), pre), (&nb, body)]);
+        base.add_incoming(&[(&self.ci(0), pre), (&nb, body)]);
         len.add_incoming(&[(&n, pre), (&nl, body)]);
         cg.b.position_at_end(done);
-        let v = self.at(t, bv)?;
-        let go = self.cmp(if strict { P::OLT } else { P::OLE }, v, x)?;
-        let step = llvm(cg.b.build_int_z_extend(go, i64t, "step"))?;
-        self.iadd(bv, step)
+        let go = self.cmp(pred, self.at(t, bv)?, x)?;
+        self.iadd(bv, self.zext(go)?)
     }
 
     /// `(fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) * (x - xp[j]) + fp[j]`, numpy's rounding order.
@@ -214,11 +280,11 @@ impl<'ctx> H<'_, 'ctx> {
         &self,
         xp: Table<'ctx>,
         fp: Table<'ctx>,
-        j: IntValue<'ctx>,
-        x: FloatValue<'ctx>,
-        at: IntValue<'ctx>,
-    ) -> Res<FloatValue<'ctx>> {
-        let j1 = self.iadd(j, self.cg.i64(1))?;
+        j: V<'ctx>,
+        x: V<'ctx>,
+        at: V<'ctx>,
+    ) -> Res<V<'ctx>> {
+        let j1 = self.iadd(j, self.ci(1))?;
         let slope = self.div(
             self.sub(self.at(fp, j1)?, self.at(fp, j)?)?,
             self.sub(self.at(xp, j1)?, self.at(xp, j)?)?,
@@ -229,40 +295,31 @@ impl<'ctx> H<'_, 'ctx> {
         )
     }
 
-    /// Clamps an index into `[0, n-1]` so that speculative loads stay inside the table.
-    fn clamp_index(&self, i: IntValue<'ctx>, n: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
-        let cg = self.cg;
-        let last = self.isub(n, cg.i64(1))?;
-        let neg = llvm(cg.b.build_int_compare(IntPredicate::SLT, i, cg.i64(0), "neg"))?;
-        let i = llvm(cg.b.build_select(neg, cg.i64(0), i, "lo"))?.into_int_value();
-        let big = llvm(cg.b.build_int_compare(IntPredicate::SGT, i, last, "big"))?;
-        Ok(llvm(cg.b.build_select(big, last, i, "hi"))?.into_int_value())
-    }
-
-    fn eq_i(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
-        llvm(self.cg.b.build_int_compare(IntPredicate::EQ, a, b, "eq"))
-    }
-
-    fn or(&self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> Res<IntValue<'ctx>> {
-        llvm(self.cg.b.build_or(a, b, "or"))
+    /// Clamps indices into `[0, n-1]` so that speculative loads stay inside the table.
+    fn clamp_index(&self, i: V<'ctx>, n: V<'ctx>) -> Res<V<'ctx>> {
+        let last = self.isub(n, self.ci(1))?;
+        let neg = self.icmp(IntPredicate::SLT, i, self.ci(0))?;
+        let i = self.sel(neg, self.ci(0), i)?;
+        let big = self.icmp(IntPredicate::SGT, i, last)?;
+        self.sel(big, last, i)
     }
 
     /// numpy.interp(x, xp, fp) for increasing xp (ties allowed), `x` finite or NaN.
     fn interp_up(
         &self,
-        x: FloatValue<'ctx>,
+        x: V<'ctx>,
         xp: Table<'ctx>,
         fp: Table<'ctx>,
         n: IntValue<'ctx>,
-    ) -> Res<FloatValue<'ctx>> {
-        let cg = self.cg;
-        let last = self.isub(n, cg.i64(1))?;
-        let (x0, xl) = (self.at(xp, cg.i64(0))?, self.at(xp, last)?);
-        let (f0, fl) = (self.at(fp, cg.i64(0))?, self.at(fp, last)?);
+    ) -> Res<V<'ctx>> {
+        let nv = self.splat_i(n)?;
+        let last = self.isub(nv, self.ci(1))?;
+        let (x0, xl) = (self.at(xp, self.ci(0))?, self.at(xp, last)?);
+        let (f0, fl) = (self.at(fp, self.ci(0))?, self.at(fp, last)?);
         let hi = self.bound(xp, n, x, false)?;
         // j = hi - 1 (the last xp[j] <= x); clamped for lanes outside the table.
-        let j = self.clamp_index(self.isub(hi, cg.i64(1))?, n)?;
-        let jseg = self.clamp_index(j, self.isub(n, cg.i64(1))?)?;
+        let j = self.clamp_index(self.isub(hi, self.ci(1))?, nv)?;
+        let jseg = self.clamp_index(j, last)?;
         let inner = self.segment(xp, fp, jseg, x, j)?;
         let hit = self.or(self.eq_i(j, last)?, self.cmp(P::OEQ, self.at(xp, j)?, x)?)?;
         let y = self.sel(hit, self.at(fp, j)?, inner)?;
@@ -275,14 +332,15 @@ impl<'ctx> H<'_, 'ctx> {
     fn forward(
         &self,
         dist: Distribution,
-        x: FloatValue<'ctx>,
+        x: V<'ctx>,
         q: Table<'ctx>,
         r: Table<'ctx>,
         n: IntValue<'ctx>,
-    ) -> Res<FloatValue<'ctx>> {
+    ) -> Res<V<'ctx>> {
         let cg = self.cg;
-        let last = self.isub(n, cg.i64(1))?;
-        let (q0, ql) = (self.at(q, cg.i64(0))?, self.at(q, last)?);
+        let nv = self.splat_i(n)?;
+        let last = self.isub(nv, self.ci(1))?;
+        let (q0, ql) = (self.at(q, self.ci(0))?, self.at(q, last)?);
         let (below, above) = match dist {
             Distribution::Normal => (
                 self.cmp(P::OLT, self.sub(x, self.c(BOUNDS_THRESHOLD))?, q0)?,
@@ -292,13 +350,13 @@ impl<'ctx> H<'_, 'ctx> {
         };
         let up = self.interp_up(x, q, r, n)?;
         // Descending interpolation on the ascending table: m = first index with q[m] >= x.
-        let m = self.clamp_index(self.bound(q, n, x, true)?, n)?;
-        let m1 = self.clamp_index(self.isub(m, cg.i64(1))?, self.isub(n, cg.i64(1))?)?;
+        let m = self.clamp_index(self.bound(q, n, x, true)?, nv)?;
+        let m1 = self.clamp_index(self.isub(m, self.ci(1))?, last)?;
         let inner = self.segment(q, r, m1, x, m)?;
         let hit = self.cmp(P::OEQ, self.at(q, m)?, x)?;
         let down = self.sel(hit, self.at(r, m)?, inner)?;
         let down = self.sel(self.cmp(P::OGT, x, ql)?, self.at(r, last)?, down)?;
-        let down = self.sel(self.cmp(P::OLT, x, q0)?, self.at(r, cg.i64(0))?, down)?;
+        let down = self.sel(self.cmp(P::OLT, x, q0)?, self.at(r, self.ci(0))?, down)?;
         let y = self.mul(self.c(0.5), self.add(up, down)?)?;
         let y = self.sel(self.cmp(P::UNO, x, x)?, x, y)?;
         let y = self.sel(above, self.c(1.0), y)?;
@@ -306,17 +364,9 @@ impl<'ctx> H<'_, 'ctx> {
         match dist {
             Distribution::Uniform => Ok(y),
             Distribution::Normal => {
-                let v = cg.splat_val(y, 1)?;
-                let z = math::ndtri(cg, v)?;
+                let z = math::ndtri(cg, y)?;
                 let (lo, hi) = quantile_normal_clip();
-                let z = cg.min_nan(
-                    cg.max_nan(z, cg.splat(DType::F64, 1, lo))?,
-                    cg.splat(DType::F64, 1, hi),
-                )?;
-                Ok(
-                    llvm(cg.b.build_extract_element(z, cg.ctx.i32_type().const_zero(), "z"))?
-                        .into_float_value(),
-                )
+                cg.min_nan(cg.max_nan(z, self.c(lo))?, self.c(hi))
             }
         }
     }
@@ -324,19 +374,13 @@ impl<'ctx> H<'_, 'ctx> {
     fn inverse(
         &self,
         dist: Distribution,
-        x: FloatValue<'ctx>,
+        x: V<'ctx>,
         q: Table<'ctx>,
         r: Table<'ctx>,
         n: IntValue<'ctx>,
-    ) -> Res<FloatValue<'ctx>> {
-        let cg = self.cg;
+    ) -> Res<V<'ctx>> {
         let u = match dist {
-            Distribution::Normal => {
-                let v = cg.splat_val(x, 1)?;
-                let u = math::ndtr(cg, DType::F64, v)?;
-                llvm(cg.b.build_extract_element(u, cg.ctx.i32_type().const_zero(), "u"))?
-                    .into_float_value()
-            }
+            Distribution::Normal => math::ndtr(self.cg, DType::F64, x)?,
             Distribution::Uniform => x,
         };
         let (below, above) = match dist {
@@ -350,8 +394,8 @@ impl<'ctx> H<'_, 'ctx> {
             ),
         };
         let y = self.interp_up(u, r, q, n)?;
-        let last = self.isub(n, cg.i64(1))?;
+        let last = self.isub(self.splat_i(n)?, self.ci(1))?;
         let y = self.sel(above, self.at(q, last)?, y)?;
-        self.sel(below, self.at(q, cg.i64(0))?, y)
+        self.sel(below, self.at(q, self.ci(0))?, y)
     }
 }
