@@ -120,9 +120,11 @@ fn tanh_sigmoid_and_friends_are_accurate() {
         .collect();
     // Error relative to max(1, |y|); 2^-23 = 1.19e-7 is one float32 ulp of 1. Functions built on
     // exp(x) - 1 (elu, selu) are absolute-accurate near 0, not ulp-accurate: exactly what the
-    // scaled metric measures.
+    // scaled metric measures. The tanh activation is a rational fit (4 ulp, traded for a third of
+    // the operations; gelu-tanh and mish keep the exp-based 1-ulp tanh, which stays accurate next
+    // to -1 where `1 + tanh` cancels).
     let cases = [
-        (UnaryOp::Tanh, 1.2e-7),
+        (UnaryOp::Tanh, 2.4e-7),
         (UnaryOp::Sigmoid, 1.2e-7),
         (UnaryOp::Silu, 2.4e-7),
         (UnaryOp::Elu { alpha: 1.0 }, 1.2e-7),
