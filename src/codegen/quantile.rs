@@ -234,14 +234,53 @@ impl<'ctx> H<'_, 'ctx> {
     fn bound(&self, t: Table<'ctx>, n: IntValue<'ctx>, x: V<'ctx>, strict: bool) -> Res<V<'ctx>> {
         let cg = self.cg;
         let pred = if strict { P::OLT } else { P::OLE };
+        if let Table::Linspace(nn) = t {
+            return self.linspace_bound(nn, x, pred);
+        }
         if let Some(mut len) = n.get_zero_extended_constant() {
+            // The same halving steps, LOOKAHEAD at a time: a step's halves do not depend on the
+            // comparisons, so every pivot the next steps may visit is loaded at once (loads in
+            // parallel rather than a chain of one per step) and the comparisons then pick among
+            // them. The result is the plain binary search's, bit for bit.
+            const LOOKAHEAD: usize = 2;
             let mut base = self.ci(0);
             while len > 1 {
-                let half = len / 2;
-                let mid = self.iadd(base, self.ci(half))?;
-                let go = self.cmp(pred, self.at(t, mid)?, x)?;
-                base = self.sel(go, mid, base)?;
-                len -= half;
+                let mut halves = Vec::with_capacity(LOOKAHEAD);
+                while len > 1 && halves.len() < LOOKAHEAD {
+                    let h = len / 2;
+                    halves.push(h);
+                    len -= h;
+                }
+                // loaded[j][p]: the pivot of step j on path p (bit i of p: step i went right).
+                let mut loaded = Vec::with_capacity(halves.len());
+                for (j, &h) in halves.iter().enumerate() {
+                    let mut row = Vec::with_capacity(1 << j);
+                    for path in 0..1usize << j {
+                        let off: u64 = (0..j)
+                            .filter(|i| path >> i & 1 == 1)
+                            .map(|i| halves[i])
+                            .sum::<u64>()
+                            + h;
+                        row.push(self.at(t, self.iadd(base, self.ci(off))?)?);
+                    }
+                    loaded.push(row);
+                }
+                let mut gos: Vec<V<'ctx>> = Vec::with_capacity(halves.len());
+                for (j, row) in loaded.into_iter().enumerate() {
+                    // Narrow the candidates by the earlier steps' outcomes, lowest bit first.
+                    let mut cand = row;
+                    for go in &gos {
+                        cand = cand
+                            .chunks(2)
+                            .map(|pair| self.sel(*go, pair[1], pair[0]))
+                            .collect::<Res<_>>()?;
+                    }
+                    debug_assert_eq!(cand.len(), 1);
+                    let go = self.cmp(pred, cand[0], x)?;
+                    let moved = self.iadd(base, self.ci(halves[j]))?;
+                    base = self.sel(go, moved, base)?;
+                    gos.push(go);
+                }
             }
             let go = self.cmp(pred, self.at(t, base)?, x)?;
             return self.iadd(base, self.zext(go)?);
@@ -273,6 +312,34 @@ impl<'ctx> H<'_, 'ctx> {
         cg.b.position_at_end(done);
         let go = self.cmp(pred, self.at(t, bv)?, x)?;
         self.iadd(bv, self.zext(go)?)
+    }
+
+    /// [`Self::bound`] on `numpy.linspace(0, 1, n)` without a search: `floor(x (n - 1))` is
+    /// within one of the answer (relative roundings of a few ulp, n far below 2^50), so every
+    /// entry below `c0 = floor(x (n - 1)) - 1` satisfies `pred` and none above `c0 + 2` does; the
+    /// three entries between are compared exactly as the search compares them.
+    fn linspace_bound(&self, n: u64, x: V<'ctx>, pred: P) -> Res<V<'ctx>> {
+        let cg = self.cg;
+        let t = self.mul(x, self.c(n.saturating_sub(1) as f64))?;
+        // NaN and far-out values become finite in range (NaN's result is replaced later).
+        let t = self.sel(self.cmp(P::OGE, t, self.c(-2.0))?, t, self.c(-2.0))?;
+        let t = self.sel(
+            self.cmp(P::OLE, t, self.c(n as f64 + 1.0))?,
+            t,
+            self.c(n as f64 + 1.0),
+        )?;
+        let f = cg.intrinsic("llvm.floor", &[t])?;
+        let f = llvm(cg.b.build_float_to_signed_int(f, cg.ctx.i64_type().vec_type(self.w), "fl"))?;
+        let c0 = self.clamp_index(self.isub(f, self.ci(1))?, self.ci(n))?;
+        let mut count = c0;
+        for d in 0..3 {
+            let k = self.iadd(c0, self.ci(d))?;
+            let inside = self.icmp(IntPredicate::ULT, k, self.ci(n))?;
+            let hit = self.cmp(pred, self.at(Table::Linspace(n), k)?, x)?;
+            let both = llvm(cg.b.build_and(inside, hit, "in"))?;
+            count = self.iadd(count, self.zext(both)?)?;
+        }
+        Ok(count)
     }
 
     /// `(fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) * (x - xp[j]) + fp[j]`, numpy's rounding order.

@@ -1,0 +1,197 @@
+//! The compiled QuantileTransformer searches (vectors of columns, look-ahead binary search,
+//! the closed-form search of linspace references) find exactly the interpreter's table
+//! entries, on the inputs where an off-by-one would hide: values equal to table entries, their
+//! float32 neighbours, plateaus of repeated quantiles, the bounds, outside the table, NaN.
+//!
+//! Exactness is checked in float64 through the float32 ABI: the compiled function ends with
+//! `y · 2^40 − ref · 2^40` (both products exact), which is 0 exactly when `y` has the reference's
+//! bits. Uniform outputs must be bit-exact. Normal ones go through the compiled ndtri/ndtr, which
+//! differ from the interpreter's in the last bits (tests/math_accuracy.rs), so they may differ by
+//! 1e-15 relative; a search one entry off moves them by orders of magnitude more (a step of the
+//! table, or across a plateau).
+
+use lamarrc_ir::{DType, Distribution, Function, Module, Op, Origin, QuantileColumn};
+
+/// Quantile op over `xs.len()` columns (one test point each, every column the same `table`),
+/// compiled; returns the scaled differences from the interpreter (all zero when exact).
+/// `prescale`: multiply the input by this in float64 first (to reach values a float32 cannot hold).
+fn differences(
+    dist: Distribution,
+    inverse: bool,
+    table: &[f64],
+    n_ref: usize,
+    xs: &[f32],
+    prescale: Option<f64>,
+) -> Vec<f32> {
+    let build = |shift: Option<Vec<f64>>| {
+        let mut f = Function::new("q");
+        let p = f.param("in", xs.len(), Origin::default());
+        let mut x = f
+            .add(Op::Cast { to: DType::F64 }, &[p], Origin::default())
+            .unwrap();
+        if let Some(a) = prescale {
+            let op = Op::Affine {
+                scale: vec![a; xs.len()],
+                shift: vec![0.0; xs.len()],
+            };
+            x = f.add(op, &[x], Origin::default()).unwrap();
+        }
+        // scikit-learn's references_: numpy.linspace(0, 1, n).
+        let references = lamarrc_ir::special::linspace01(n_ref);
+        let q = Op::Quantile {
+            distribution: dist,
+            inverse,
+            references,
+            columns: vec![
+                QuantileColumn {
+                    quantiles: table.to_vec()
+                };
+                xs.len()
+            ],
+            linspace: false,
+        };
+        let mut v = f.add(q, &[x], Origin::default()).unwrap();
+        if let Some(shift) = shift {
+            let scale = vec![2f64.powi(40); xs.len()];
+            v = f
+                .add(Op::Affine { scale, shift }, &[v], Origin::default())
+                .unwrap();
+            v = f
+                .add(Op::Cast { to: DType::F32 }, &[v], Origin::default())
+                .unwrap();
+        }
+        f.result = Some(v);
+        Module { functions: vec![f] }
+    };
+    let plain = build(None);
+    let want = lamarrc_ir::interp::run(&plain.functions[0], &[xs]).unwrap();
+    // A NaN reference gives a NaN difference; compare those lanes as NaN-in-NaN-out instead.
+    let shift: Vec<f64> = want
+        .iter()
+        .map(|w| if w.is_nan() { 0.0 } else { -w * 2f64.powi(40) })
+        .collect();
+    let mut m = build(Some(shift));
+    // The passes recognise the linspace references (the closed-form search) as in a real build.
+    lamarrc::driver::optimise(&mut m, lamarrc_passes::DEFAULT_PIPELINE, |_, _, _| {}).unwrap();
+    let jit = lamarrc::codegen::jit::Jit::new(&m, &Default::default()).unwrap();
+    let got = jit.entry("q").unwrap().call(&[xs]).unwrap();
+    for ((g, w), x) in got.iter().zip(&want).zip(xs) {
+        assert_eq!(
+            g.is_nan(),
+            w.is_nan(),
+            "x = {x:e}: NaN where the reference is {w}"
+        );
+    }
+    got.into_iter()
+        .map(|g| if g.is_nan() { 0.0 } else { g })
+        .collect()
+}
+
+fn neighbours(v: f32) -> [f32; 5] {
+    let up = |x: f32| {
+        f32::from_bits(if x >= 0.0 {
+            x.to_bits() + 1
+        } else {
+            x.to_bits() - 1
+        })
+    };
+    let down = |x: f32| {
+        f32::from_bits(if x > 0.0 {
+            x.to_bits() - 1
+        } else {
+            x.to_bits() + 1
+        })
+    };
+    [down(down(v)), down(v), v, up(v), up(up(v))]
+}
+
+fn check(what: &str, d: &[f32], xs: &[f32], tolerance: f32) {
+    let bad: Vec<String> = d
+        .iter()
+        .zip(xs)
+        .filter(|(v, _)| v.abs() > tolerance)
+        .take(5)
+        .map(|(v, x)| format!("x = {x:e}: off by {v:e} (2^-40 units)"))
+        .collect();
+    assert!(bad.is_empty(), "{what}: {bad:?}");
+}
+
+/// In 2^-40 units: exact for uniform; 1e-15 of outputs up to ~5.2 (normal, clipped) for normal.
+fn tolerance(dist: Distribution) -> f32 {
+    match dist {
+        Distribution::Uniform => 0.0,
+        Distribution::Normal => (5.2e-15 * 2f64.powi(40)) as f32,
+    }
+}
+
+#[test]
+fn searches_match_the_interpreter_bit_for_bit() {
+    for n in [2usize, 5, 8, 9, 15, 33, 1000] {
+        // Float32-exact quantiles with plateaus (ties), so inputs can equal entries exactly
+        // (stored as float32); then the same table nudged off float32 (stored as float64).
+        for nudge in [0.0, 1e-12] {
+            let table: Vec<f64> = (0..n)
+                .map(|i| {
+                    ((i as f64 * 7.0 / n as f64).floor() * 0.375 - 1.0) as f32 as f64
+                        + nudge * i as f64
+                })
+                .collect();
+            let mut xs: Vec<f32> = table.iter().flat_map(|&q| neighbours(q as f32)).collect();
+            xs.extend([
+                f32::NAN,
+                -1e30,
+                1e30,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                0.0,
+                -0.0,
+            ]);
+            for dist in [Distribution::Uniform, Distribution::Normal] {
+                let d = differences(dist, false, &table, n, &xs, None);
+                check(&format!("forward {dist:?} n={n}"), &d, &xs, tolerance(dist));
+            }
+            // Inverse: inputs at and around the references k / (n - 1) (uniform) and their normal
+            // quantiles, where the closed-form search must agree with the table's comparisons.
+            let mut us: Vec<f32> = (0..n)
+                .flat_map(|k| neighbours((k as f64 / (n - 1) as f64) as f32))
+                .collect();
+            us.extend([f32::NAN, -1e-30, 1.0 + 1e-7, 2.0, -3.0, 1e30, f32::INFINITY]);
+            let d = differences(Distribution::Uniform, true, &table, n, &us, None);
+            check(&format!("inverse uniform n={n}"), &d, &us, 0.0);
+            // Exactly the references: k · (1 / (n - 1)) is how numpy computes them, and x (n - 1)
+            // may then round below k (n = 8: 5 · (1/7) · 7 = 4.999…), the case the closed-form
+            // search's third candidate is for. (numpy's interpolation is continuous there: on
+            // these tables the neighbouring segment gives the same bits, so the output cannot
+            // tell the two counts apart; the count's correctness rests on the argument in
+            // `linspace_bound`.)
+            let ks: Vec<f32> = (0..n).map(|k| k as f32).collect();
+            let step = 1.0 / (n - 1) as f64;
+            let irregular: Vec<f64> = (0..n)
+                .map(|i| (i as f64).powf(1.37) * 0.1 + (i as f64 * 0.7).sin() * 1e-3)
+                .collect();
+            let d = differences(Distribution::Uniform, true, &irregular, n, &ks, Some(step));
+            check(
+                &format!("inverse uniform at the references n={n}"),
+                &d,
+                &ks,
+                0.0,
+            );
+            let zs: Vec<f32> = (0..n)
+                .flat_map(|k| {
+                    let p = (k as f64 / (n - 1) as f64).clamp(1e-6, 1.0 - 1e-6);
+                    neighbours(lamarrc_ir::special::normal_ppf(p) as f32)
+                })
+                .chain([f32::NAN, -40.0, 40.0, 0.0])
+                .collect();
+            let d = differences(Distribution::Normal, true, &table, n, &zs, None);
+            // ndtr's last-bit differences are multiplied by the table's slope (up to ~400 here):
+            // 1e-12, still far below one step of the table (0.375).
+            check(
+                &format!("inverse normal n={n}"),
+                &d,
+                &zs,
+                (1e-12 * 2f64.powi(40)) as f32,
+            );
+        }
+    }
+}
