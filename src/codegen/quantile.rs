@@ -180,29 +180,13 @@ impl<'ctx> H<'_, 'ctx> {
             Table::Linspace(n) => {
                 // numpy: i * (1 / (n - 1)), the last entry exactly 1.
                 let fi = llvm(cg.b.build_signed_int_to_float(i, cg.vty(DType::F64, self.w), "fi"))?;
-                let v = self.mul(fi, self.c(1.0 / (n.saturating_sub(1)).max(1) as f64))?;
+                let v = self
+                    .cg
+                    .fmul(fi, self.c(1.0 / (n.saturating_sub(1)).max(1) as f64))?;
                 let last = self.eq_i(i, self.ci(n.saturating_sub(1)))?;
-                self.sel(last, self.c(1.0), v)
+                self.cg.select(last, self.c(1.0), v)
             }
         }
-    }
-    fn add(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
-        llvm(self.cg.b.build_float_add(a, b, "a"))
-    }
-    fn sub(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
-        llvm(self.cg.b.build_float_sub(a, b, "s"))
-    }
-    fn mul(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
-        llvm(self.cg.b.build_float_mul(a, b, "m"))
-    }
-    fn div(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
-        llvm(self.cg.b.build_float_div(a, b, "d"))
-    }
-    fn cmp(&self, p: P, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
-        llvm(self.cg.b.build_float_compare(p, a, b, "c"))
-    }
-    fn sel(&self, c: V<'ctx>, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
-        Ok(llvm(self.cg.b.build_select(c, a, b, "sel"))?.into_vector_value())
     }
     fn iadd(&self, a: V<'ctx>, b: V<'ctx>) -> Res<V<'ctx>> {
         llvm(self.cg.b.build_int_add(a, b, "i"))
@@ -272,17 +256,17 @@ impl<'ctx> H<'_, 'ctx> {
                     for go in &gos {
                         cand = cand
                             .chunks(2)
-                            .map(|pair| self.sel(*go, pair[1], pair[0]))
+                            .map(|pair| self.cg.select(*go, pair[1], pair[0]))
                             .collect::<Res<_>>()?;
                     }
                     debug_assert_eq!(cand.len(), 1);
-                    let go = self.cmp(pred, cand[0], x)?;
+                    let go = self.cg.cmp(pred, cand[0], x)?;
                     let moved = self.iadd(base, self.ci(halves[j]))?;
-                    base = self.sel(go, moved, base)?;
+                    base = self.cg.select(go, moved, base)?;
                     gos.push(go);
                 }
             }
-            let go = self.cmp(pred, self.at(t, base)?, x)?;
+            let go = self.cg.cmp(pred, self.at(t, base)?, x)?;
             return self.iadd(base, self.zext(go)?);
         }
         let i64t = cg.ctx.i64_type();
@@ -303,14 +287,14 @@ impl<'ctx> H<'_, 'ctx> {
         cg.b.position_at_end(body);
         let half = llvm(cg.b.build_right_shift(lv, cg.i64(1), false, "half"))?;
         let mid = self.iadd(bv, self.splat_i(half)?)?;
-        let go = self.cmp(pred, self.at(t, mid)?, x)?;
-        let nb = self.sel(go, mid, bv)?;
+        let go = self.cg.cmp(pred, self.at(t, mid)?, x)?;
+        let nb = self.cg.select(go, mid, bv)?;
         let nl = llvm(cg.b.build_int_sub(lv, half, "nl"))?;
         llvm(cg.b.build_unconditional_branch(head))?;
         base.add_incoming(&[(&self.ci(0), pre), (&nb, body)]);
         len.add_incoming(&[(&n, pre), (&nl, body)]);
         cg.b.position_at_end(done);
-        let go = self.cmp(pred, self.at(t, bv)?, x)?;
+        let go = self.cg.cmp(pred, self.at(t, bv)?, x)?;
         self.iadd(bv, self.zext(go)?)
     }
 
@@ -320,11 +304,13 @@ impl<'ctx> H<'_, 'ctx> {
     /// three entries between are compared exactly as the search compares them.
     fn linspace_bound(&self, n: u64, x: V<'ctx>, pred: P) -> Res<V<'ctx>> {
         let cg = self.cg;
-        let t = self.mul(x, self.c(n.saturating_sub(1) as f64))?;
+        let t = self.cg.fmul(x, self.c(n.saturating_sub(1) as f64))?;
         // NaN and far-out values become finite in range (NaN's result is replaced later).
-        let t = self.sel(self.cmp(P::OGE, t, self.c(-2.0))?, t, self.c(-2.0))?;
-        let t = self.sel(
-            self.cmp(P::OLE, t, self.c(n as f64 + 1.0))?,
+        let t = self
+            .cg
+            .select(self.cg.cmp(P::OGE, t, self.c(-2.0))?, t, self.c(-2.0))?;
+        let t = self.cg.select(
+            self.cg.cmp(P::OLE, t, self.c(n as f64 + 1.0))?,
             t,
             self.c(n as f64 + 1.0),
         )?;
@@ -335,7 +321,7 @@ impl<'ctx> H<'_, 'ctx> {
         for d in 0..3 {
             let k = self.iadd(c0, self.ci(d))?;
             let inside = self.icmp(IntPredicate::ULT, k, self.ci(n))?;
-            let hit = self.cmp(pred, self.at(Table::Linspace(n), k)?, x)?;
+            let hit = self.cg.cmp(pred, self.at(Table::Linspace(n), k)?, x)?;
             let both = llvm(cg.b.build_and(inside, hit, "in"))?;
             count = self.iadd(count, self.zext(both)?)?;
         }
@@ -352,12 +338,12 @@ impl<'ctx> H<'_, 'ctx> {
         at: V<'ctx>,
     ) -> Res<V<'ctx>> {
         let j1 = self.iadd(j, self.ci(1))?;
-        let slope = self.div(
-            self.sub(self.at(fp, j1)?, self.at(fp, j)?)?,
-            self.sub(self.at(xp, j1)?, self.at(xp, j)?)?,
+        let slope = self.cg.fdiv(
+            self.cg.fsub(self.at(fp, j1)?, self.at(fp, j)?)?,
+            self.cg.fsub(self.at(xp, j1)?, self.at(xp, j)?)?,
         )?;
-        self.add(
-            self.mul(slope, self.sub(x, self.at(xp, at)?)?)?,
+        self.cg.fadd(
+            self.cg.fmul(slope, self.cg.fsub(x, self.at(xp, at)?)?)?,
             self.at(fp, at)?,
         )
     }
@@ -366,9 +352,9 @@ impl<'ctx> H<'_, 'ctx> {
     fn clamp_index(&self, i: V<'ctx>, n: V<'ctx>) -> Res<V<'ctx>> {
         let last = self.isub(n, self.ci(1))?;
         let neg = self.icmp(IntPredicate::SLT, i, self.ci(0))?;
-        let i = self.sel(neg, self.ci(0), i)?;
+        let i = self.cg.select(neg, self.ci(0), i)?;
         let big = self.icmp(IntPredicate::SGT, i, last)?;
-        self.sel(big, last, i)
+        self.cg.select(big, last, i)
     }
 
     /// numpy.interp(x, xp, fp) for increasing xp (ties allowed), `x` finite or NaN.
@@ -388,12 +374,15 @@ impl<'ctx> H<'_, 'ctx> {
         let j = self.clamp_index(self.isub(hi, self.ci(1))?, nv)?;
         let jseg = self.clamp_index(j, last)?;
         let inner = self.segment(xp, fp, jseg, x, j)?;
-        let hit = self.or(self.eq_i(j, last)?, self.cmp(P::OEQ, self.at(xp, j)?, x)?)?;
-        let y = self.sel(hit, self.at(fp, j)?, inner)?;
-        let y = self.sel(self.cmp(P::OGT, x, xl)?, fl, y)?;
-        let y = self.sel(self.cmp(P::OLT, x, x0)?, f0, y)?;
+        let hit = self.or(
+            self.eq_i(j, last)?,
+            self.cg.cmp(P::OEQ, self.at(xp, j)?, x)?,
+        )?;
+        let y = self.cg.select(hit, self.at(fp, j)?, inner)?;
+        let y = self.cg.select(self.cg.cmp(P::OGT, x, xl)?, fl, y)?;
+        let y = self.cg.select(self.cg.cmp(P::OLT, x, x0)?, f0, y)?;
         // NaN in, NaN out (every comparison above is false for NaN).
-        self.sel(self.cmp(P::UNO, x, x)?, x, y)
+        self.cg.select(self.cg.cmp(P::UNO, x, x)?, x, y)
     }
 
     fn forward(
@@ -410,24 +399,30 @@ impl<'ctx> H<'_, 'ctx> {
         let (q0, ql) = (self.at(q, self.ci(0))?, self.at(q, last)?);
         let (below, above) = match dist {
             Distribution::Normal => (
-                self.cmp(P::OLT, self.sub(x, self.c(BOUNDS_THRESHOLD))?, q0)?,
-                self.cmp(P::OGT, self.add(x, self.c(BOUNDS_THRESHOLD))?, ql)?,
+                self.cg
+                    .cmp(P::OLT, self.cg.fsub(x, self.c(BOUNDS_THRESHOLD))?, q0)?,
+                self.cg
+                    .cmp(P::OGT, self.cg.fadd(x, self.c(BOUNDS_THRESHOLD))?, ql)?,
             ),
-            Distribution::Uniform => (self.cmp(P::OEQ, x, q0)?, self.cmp(P::OEQ, x, ql)?),
+            Distribution::Uniform => (self.cg.cmp(P::OEQ, x, q0)?, self.cg.cmp(P::OEQ, x, ql)?),
         };
         let up = self.interp_up(x, q, r, n)?;
         // Descending interpolation on the ascending table: m = first index with q[m] >= x.
         let m = self.clamp_index(self.bound(q, n, x, true)?, nv)?;
         let m1 = self.clamp_index(self.isub(m, self.ci(1))?, last)?;
         let inner = self.segment(q, r, m1, x, m)?;
-        let hit = self.cmp(P::OEQ, self.at(q, m)?, x)?;
-        let down = self.sel(hit, self.at(r, m)?, inner)?;
-        let down = self.sel(self.cmp(P::OGT, x, ql)?, self.at(r, last)?, down)?;
-        let down = self.sel(self.cmp(P::OLT, x, q0)?, self.at(r, self.ci(0))?, down)?;
-        let y = self.mul(self.c(0.5), self.add(up, down)?)?;
-        let y = self.sel(self.cmp(P::UNO, x, x)?, x, y)?;
-        let y = self.sel(above, self.c(1.0), y)?;
-        let y = self.sel(below, self.c(0.0), y)?;
+        let hit = self.cg.cmp(P::OEQ, self.at(q, m)?, x)?;
+        let down = self.cg.select(hit, self.at(r, m)?, inner)?;
+        let down = self
+            .cg
+            .select(self.cg.cmp(P::OGT, x, ql)?, self.at(r, last)?, down)?;
+        let down = self
+            .cg
+            .select(self.cg.cmp(P::OLT, x, q0)?, self.at(r, self.ci(0))?, down)?;
+        let y = self.cg.fmul(self.c(0.5), self.cg.fadd(up, down)?)?;
+        let y = self.cg.select(self.cg.cmp(P::UNO, x, x)?, x, y)?;
+        let y = self.cg.select(above, self.c(1.0), y)?;
+        let y = self.cg.select(below, self.c(0.0), y)?;
         match dist {
             Distribution::Uniform => Ok(y),
             Distribution::Normal => {
@@ -452,17 +447,25 @@ impl<'ctx> H<'_, 'ctx> {
         };
         let (below, above) = match dist {
             Distribution::Normal => (
-                self.cmp(P::OLT, self.sub(u, self.c(BOUNDS_THRESHOLD))?, self.c(0.0))?,
-                self.cmp(P::OGT, self.add(u, self.c(BOUNDS_THRESHOLD))?, self.c(1.0))?,
+                self.cg.cmp(
+                    P::OLT,
+                    self.cg.fsub(u, self.c(BOUNDS_THRESHOLD))?,
+                    self.c(0.0),
+                )?,
+                self.cg.cmp(
+                    P::OGT,
+                    self.cg.fadd(u, self.c(BOUNDS_THRESHOLD))?,
+                    self.c(1.0),
+                )?,
             ),
             Distribution::Uniform => (
-                self.cmp(P::OEQ, u, self.c(0.0))?,
-                self.cmp(P::OEQ, u, self.c(1.0))?,
+                self.cg.cmp(P::OEQ, u, self.c(0.0))?,
+                self.cg.cmp(P::OEQ, u, self.c(1.0))?,
             ),
         };
         let y = self.interp_up(u, r, q, n)?;
         let last = self.isub(self.splat_i(n)?, self.ci(1))?;
-        let y = self.sel(above, self.at(q, last)?, y)?;
-        self.sel(below, self.at(q, self.ci(0))?, y)
+        let y = self.cg.select(above, self.at(q, last)?, y)?;
+        self.cg.select(below, self.at(q, self.ci(0))?, y)
     }
 }
