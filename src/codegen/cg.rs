@@ -49,6 +49,12 @@ impl<'ctx> Cg<'ctx> {
         self.ctx.ptr_type(AddressSpace::default())
     }
 
+    /// An LLVM enum attribute without a value (`noinline`, `noalias`, …).
+    pub fn attribute(&self, name: &str) -> inkwell::attributes::Attribute {
+        let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
+        self.ctx.create_enum_attribute(kind, 0)
+    }
+
     pub fn i64(&self, v: u64) -> IntValue<'ctx> {
         self.ctx.i64_type().const_int(v, false)
     }

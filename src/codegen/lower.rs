@@ -144,47 +144,42 @@ pub fn lower_function<'ctx>(
     if let Some(i) = frame.as_instruction() {
         let _ = i.set_alignment(64);
     }
-    let inputs = |func: FunctionValue<'ctx>, first: u32| -> Res<Vec<PointerValue<'ctx>>> {
-        (0..f.params.len() as u32)
+    // Parameters 1.. of the function and of its parts (0 is `out`, or the frame).
+    let inputs = |func: FunctionValue<'ctx>| -> Res<Vec<PointerValue<'ctx>>> {
+        (1..=f.params.len() as u32)
             .map(|k| {
                 Ok(func
-                    .get_nth_param(first + k)
+                    .get_nth_param(k)
                     .ok_or("missing parameter")?
                     .into_pointer_value())
             })
             .collect()
     };
+    let ins = inputs(func)?;
+    let shape = Shape {
+        plan: &p,
+        target,
+        rows,
+        variant,
+    };
     let ranges = parts(f);
     let mut part_fns = Vec::new();
     if ranges.len() == 1 {
-        let ins = inputs(func, 1)?;
-        lower_nodes(
-            cg,
-            f,
-            func,
-            frame,
-            &ins,
-            0..f.nodes.len(),
-            target,
-            rows,
-            variant,
-        )?;
+        lower_nodes(cg, f, func, frame, &ins, 0..f.nodes.len(), &shape)?;
     } else {
         // `void part(ptr noalias frame, ptr in0, …)`: the frame is private to this call.
         let part_ty = cg.ctx.void_type().fn_type(&params, false);
-        let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
-        let noalias = inkwell::attributes::Attribute::get_named_enum_kind_id("noalias");
         for (k, range) in ranges.iter().enumerate() {
             let pf =
                 cg.module
                     .add_function(&part_symbol(symbol, k), part_ty, Some(Linkage::Private));
             pf.add_attribute(
                 inkwell::attributes::AttributeLoc::Function,
-                cg.ctx.create_enum_attribute(noinline, 0),
+                cg.attribute("noinline"),
             );
             pf.add_attribute(
                 inkwell::attributes::AttributeLoc::Param(0),
-                cg.ctx.create_enum_attribute(noalias, 0),
+                cg.attribute("noalias"),
             );
             let body = cg.ctx.append_basic_block(pf, "entry");
             cg.b.position_at_end(body);
@@ -192,23 +187,11 @@ pub fn lower_function<'ctx>(
                 .get_nth_param(0)
                 .ok_or("missing frame")?
                 .into_pointer_value();
-            let ins = inputs(pf, 1)?;
-            lower_nodes(
-                cg,
-                f,
-                pf,
-                pframe,
-                &ins,
-                range.clone(),
-                target,
-                rows,
-                variant,
-            )?;
+            lower_nodes(cg, f, pf, pframe, &inputs(pf)?, range.clone(), &shape)?;
             llvm(cg.b.build_return(None))?;
             part_fns.push(pf);
         }
         cg.b.position_at_end(entry);
-        let ins = inputs(func, 1)?;
         for pf in &part_fns {
             let mut args: Vec<inkwell::values::BasicMetadataValueEnum> = vec![frame.into()];
             args.extend(
@@ -219,15 +202,13 @@ pub fn lower_function<'ctx>(
         }
     }
     // The result is copied to `out` last, so `out` may alias any input.
-    let ins = inputs(func, 1)?;
-    let l = Lower::new(cg, f, func, frame, &ins, target, rows, variant)?;
+    let mut l = Lower::new(cg, f, func, frame, &ins, &shape)?;
     let result = f.result.ok_or("function without result")?.index();
     let out = func
         .get_nth_param(0)
         .ok_or("missing out")?
         .into_pointer_value();
     let r0 = l.base(result);
-    let mut l = l;
     l.locs.push(Some(Loc { ptr: out, ..r0 }));
     let out_index = l.locs.len() - 1;
     l.per_row(|l| l.copy(l.loc(result)?, l.loc(out_index)?, 0))?;
@@ -235,9 +216,17 @@ pub fn lower_function<'ctx>(
     Ok((func, part_fns))
 }
 
+/// What every function lowered from one IR function shares: its frame's plan, the target, the
+/// rows per call and the CPU variant.
+struct Shape<'s> {
+    plan: &'s lamarrc_passes::buffers::Plan,
+    target: TargetShape,
+    rows: u32,
+    variant: &'s str,
+}
+
 /// Lowers the nodes in `range` of `f` into `func` at the builder's position, values in the
 /// slots of `frame` and parameters read from `inputs`.
-#[allow(clippy::too_many_arguments)]
 fn lower_nodes<'ctx>(
     cg: &Cg<'ctx>,
     f: &Function,
@@ -245,11 +234,9 @@ fn lower_nodes<'ctx>(
     frame: PointerValue<'ctx>,
     inputs: &[PointerValue<'ctx>],
     range: std::ops::Range<usize>,
-    target: TargetShape,
-    rows: u32,
-    variant: &str,
+    shape: &Shape,
 ) -> Res<()> {
-    let mut l = Lower::new(cg, f, func, frame, inputs, target, rows, variant)?;
+    let mut l = Lower::new(cg, f, func, frame, inputs, shape)?;
     for i in range {
         l.node(i).map_err(|e| {
             let n = &f.nodes[i];
@@ -261,18 +248,15 @@ fn lower_nodes<'ctx>(
 
 impl<'a, 'ctx> Lower<'a, 'ctx> {
     /// Locations of every value: parameters in place, the rest in the slots of `frame`.
-    #[allow(clippy::too_many_arguments)]
     fn new(
         cg: &'a Cg<'ctx>,
         f: &'a Function,
         func: FunctionValue<'ctx>,
         frame: PointerValue<'ctx>,
         inputs: &[PointerValue<'ctx>],
-        target: TargetShape,
-        rows: u32,
-        variant: &str,
+        shape: &Shape,
     ) -> Res<Self> {
-        let p = plan(f);
+        let (p, rows) = (shape.plan, shape.rows);
         let mut slot_ptr = Vec::with_capacity(p.slot_bytes.len());
         let mut off = 0usize;
         for bytes in &p.slot_bytes {
@@ -298,11 +282,11 @@ impl<'a, 'ctx> Lower<'a, 'ctx> {
             cg,
             f,
             func,
-            target,
+            target: shape.target,
             locs,
             rows,
             cur_row: std::cell::Cell::new(None),
-            variant: variant.to_string(),
+            variant: shape.variant.to_string(),
         })
     }
 }
@@ -523,7 +507,6 @@ impl<'ctx> Lower<'_, 'ctx> {
                 .module
                 .get_function(&callee)
                 .ok_or_else(|| format!("`{callee}` is not emitted before its caller"))?;
-            let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
             return self.per_row(|l| {
                 let mut args: Vec<inkwell::values::BasicMetadataValueEnum> =
                     vec![l.loc(i)?.ptr.into()];
@@ -533,7 +516,7 @@ impl<'ctx> Lower<'_, 'ctx> {
                 let call = llvm(cg.b.build_call(target, &args, ""))?;
                 call.add_attribute(
                     inkwell::attributes::AttributeLoc::Function,
-                    cg.ctx.create_enum_attribute(noinline, 0),
+                    cg.attribute("noinline"),
                 );
                 Ok(())
             });
@@ -552,10 +535,9 @@ impl<'ctx> Lower<'_, 'ctx> {
             args.push(self.base(a.index()).ptr.into());
         }
         let call = llvm(cg.b.build_call(target, &args, ""))?;
-        let noinline = inkwell::attributes::Attribute::get_named_enum_kind_id("noinline");
         call.add_attribute(
             inkwell::attributes::AttributeLoc::Function,
-            cg.ctx.create_enum_attribute(noinline, 0),
+            cg.attribute("noinline"),
         );
         Ok(())
     }

@@ -58,9 +58,10 @@ pub struct Options {
 /// for the target, so LLVM's vectorisers, unrollers, inliner and interprocedural passes, ~75 % of
 /// `default<O3>` on the tracking models, have nothing to add; these passes clean up the emitted
 /// IR, unroll loops of a few iterations (small layers then live in registers, not the frame),
-/// hoist loop-invariant addresses and drop dead stores; `constmerge` stores identical tables once (a tY and
-/// its inverse share the quantiles). Measured on the four tracking models: IR passes
-/// 1.6 s → 0.4 s, machine code 1.4 s → 0.8 s, run time the same within the noise (BENCHMARKS.md).
+/// hoist loop-invariant addresses and drop dead stores; `constmerge` stores identical tables
+/// once (a tY and its inverse share the quantiles). Measured with `opt`/`llc` on the four
+/// tracking models: IR passes 1.6 s → 0.4 s, machine code 1.4 s → 0.8 s, run time the same
+/// within the noise (BENCHMARKS.md).
 pub const PIPELINE: &str = "function(sroa,early-cse<memssa>,instcombine,simplifycfg,\
 loop(loop-rotate,loop-unroll-full),sroa,early-cse<memssa>,instcombine,simplifycfg,\
 loop-mssa(licm),dse,instcombine),globaldce,constmerge";

@@ -184,7 +184,7 @@ impl<'ctx> H<'_, 'ctx> {
                     .cg
                     .fmul(fi, self.c(1.0 / (n.saturating_sub(1)).max(1) as f64))?;
                 let last = self.eq_i(i, self.ci(n.saturating_sub(1)))?;
-                self.cg.select(last, self.c(1.0), v)
+                cg.select(last, self.c(1.0), v)
             }
         }
     }
@@ -256,17 +256,17 @@ impl<'ctx> H<'_, 'ctx> {
                     for go in &gos {
                         cand = cand
                             .chunks(2)
-                            .map(|pair| self.cg.select(*go, pair[1], pair[0]))
+                            .map(|pair| cg.select(*go, pair[1], pair[0]))
                             .collect::<Res<_>>()?;
                     }
                     debug_assert_eq!(cand.len(), 1);
-                    let go = self.cg.cmp(pred, cand[0], x)?;
+                    let go = cg.cmp(pred, cand[0], x)?;
                     let moved = self.iadd(base, self.ci(halves[j]))?;
-                    base = self.cg.select(go, moved, base)?;
+                    base = cg.select(go, moved, base)?;
                     gos.push(go);
                 }
             }
-            let go = self.cg.cmp(pred, self.at(t, base)?, x)?;
+            let go = cg.cmp(pred, self.at(t, base)?, x)?;
             return self.iadd(base, self.zext(go)?);
         }
         let i64t = cg.ctx.i64_type();
@@ -287,14 +287,14 @@ impl<'ctx> H<'_, 'ctx> {
         cg.b.position_at_end(body);
         let half = llvm(cg.b.build_right_shift(lv, cg.i64(1), false, "half"))?;
         let mid = self.iadd(bv, self.splat_i(half)?)?;
-        let go = self.cg.cmp(pred, self.at(t, mid)?, x)?;
-        let nb = self.cg.select(go, mid, bv)?;
+        let go = cg.cmp(pred, self.at(t, mid)?, x)?;
+        let nb = cg.select(go, mid, bv)?;
         let nl = llvm(cg.b.build_int_sub(lv, half, "nl"))?;
         llvm(cg.b.build_unconditional_branch(head))?;
         base.add_incoming(&[(&self.ci(0), pre), (&nb, body)]);
         len.add_incoming(&[(&n, pre), (&nl, body)]);
         cg.b.position_at_end(done);
-        let go = self.cg.cmp(pred, self.at(t, bv)?, x)?;
+        let go = cg.cmp(pred, self.at(t, bv)?, x)?;
         self.iadd(bv, self.zext(go)?)
     }
 
@@ -304,13 +304,11 @@ impl<'ctx> H<'_, 'ctx> {
     /// three entries between are compared exactly as the search compares them.
     fn linspace_bound(&self, n: u64, x: V<'ctx>, pred: P) -> Res<V<'ctx>> {
         let cg = self.cg;
-        let t = self.cg.fmul(x, self.c(n.saturating_sub(1) as f64))?;
+        let t = cg.fmul(x, self.c(n.saturating_sub(1) as f64))?;
         // NaN and far-out values become finite in range (NaN's result is replaced later).
-        let t = self
-            .cg
-            .select(self.cg.cmp(P::OGE, t, self.c(-2.0))?, t, self.c(-2.0))?;
-        let t = self.cg.select(
-            self.cg.cmp(P::OLE, t, self.c(n as f64 + 1.0))?,
+        let t = cg.select(cg.cmp(P::OGE, t, self.c(-2.0))?, t, self.c(-2.0))?;
+        let t = cg.select(
+            cg.cmp(P::OLE, t, self.c(n as f64 + 1.0))?,
             t,
             self.c(n as f64 + 1.0),
         )?;
@@ -321,7 +319,7 @@ impl<'ctx> H<'_, 'ctx> {
         for d in 0..3 {
             let k = self.iadd(c0, self.ci(d))?;
             let inside = self.icmp(IntPredicate::ULT, k, self.ci(n))?;
-            let hit = self.cg.cmp(pred, self.at(Table::Linspace(n), k)?, x)?;
+            let hit = cg.cmp(pred, self.at(Table::Linspace(n), k)?, x)?;
             let both = llvm(cg.b.build_and(inside, hit, "in"))?;
             count = self.iadd(count, self.zext(both)?)?;
         }
@@ -337,24 +335,26 @@ impl<'ctx> H<'_, 'ctx> {
         x: V<'ctx>,
         at: V<'ctx>,
     ) -> Res<V<'ctx>> {
+        let cg = self.cg;
         let j1 = self.iadd(j, self.ci(1))?;
-        let slope = self.cg.fdiv(
-            self.cg.fsub(self.at(fp, j1)?, self.at(fp, j)?)?,
-            self.cg.fsub(self.at(xp, j1)?, self.at(xp, j)?)?,
+        let slope = cg.fdiv(
+            cg.fsub(self.at(fp, j1)?, self.at(fp, j)?)?,
+            cg.fsub(self.at(xp, j1)?, self.at(xp, j)?)?,
         )?;
-        self.cg.fadd(
-            self.cg.fmul(slope, self.cg.fsub(x, self.at(xp, at)?)?)?,
+        cg.fadd(
+            cg.fmul(slope, cg.fsub(x, self.at(xp, at)?)?)?,
             self.at(fp, at)?,
         )
     }
 
     /// Clamps indices into `[0, n-1]` so that speculative loads stay inside the table.
     fn clamp_index(&self, i: V<'ctx>, n: V<'ctx>) -> Res<V<'ctx>> {
+        let cg = self.cg;
         let last = self.isub(n, self.ci(1))?;
         let neg = self.icmp(IntPredicate::SLT, i, self.ci(0))?;
-        let i = self.cg.select(neg, self.ci(0), i)?;
+        let i = cg.select(neg, self.ci(0), i)?;
         let big = self.icmp(IntPredicate::SGT, i, last)?;
-        self.cg.select(big, last, i)
+        cg.select(big, last, i)
     }
 
     /// numpy.interp(x, xp, fp) for increasing xp (ties allowed), `x` finite or NaN.
@@ -365,6 +365,7 @@ impl<'ctx> H<'_, 'ctx> {
         fp: Table<'ctx>,
         n: IntValue<'ctx>,
     ) -> Res<V<'ctx>> {
+        let cg = self.cg;
         let nv = self.splat_i(n)?;
         let last = self.isub(nv, self.ci(1))?;
         let (x0, xl) = (self.at(xp, self.ci(0))?, self.at(xp, last)?);
@@ -374,15 +375,31 @@ impl<'ctx> H<'_, 'ctx> {
         let j = self.clamp_index(self.isub(hi, self.ci(1))?, nv)?;
         let jseg = self.clamp_index(j, last)?;
         let inner = self.segment(xp, fp, jseg, x, j)?;
-        let hit = self.or(
-            self.eq_i(j, last)?,
-            self.cg.cmp(P::OEQ, self.at(xp, j)?, x)?,
-        )?;
-        let y = self.cg.select(hit, self.at(fp, j)?, inner)?;
-        let y = self.cg.select(self.cg.cmp(P::OGT, x, xl)?, fl, y)?;
-        let y = self.cg.select(self.cg.cmp(P::OLT, x, x0)?, f0, y)?;
+        let hit = self.or(self.eq_i(j, last)?, cg.cmp(P::OEQ, self.at(xp, j)?, x)?)?;
+        let y = cg.select(hit, self.at(fp, j)?, inner)?;
+        let y = cg.select(cg.cmp(P::OGT, x, xl)?, fl, y)?;
+        let y = cg.select(cg.cmp(P::OLT, x, x0)?, f0, y)?;
         // NaN in, NaN out (every comparison above is false for NaN).
-        self.cg.select(self.cg.cmp(P::UNO, x, x)?, x, y)
+        cg.select(cg.cmp(P::UNO, x, x)?, x, y)
+    }
+
+    /// scikit-learn's `BOUNDS_THRESHOLD` masks of `_transform_col`: lanes at or beyond the lower
+    /// and upper bound (normal: within 1e-7 of them; uniform: equal to them).
+    fn bounds_masks(
+        &self,
+        dist: Distribution,
+        x: V<'ctx>,
+        lo: V<'ctx>,
+        hi: V<'ctx>,
+    ) -> Res<(V<'ctx>, V<'ctx>)> {
+        let cg = self.cg;
+        Ok(match dist {
+            Distribution::Normal => (
+                cg.cmp(P::OLT, cg.fsub(x, self.c(BOUNDS_THRESHOLD))?, lo)?,
+                cg.cmp(P::OGT, cg.fadd(x, self.c(BOUNDS_THRESHOLD))?, hi)?,
+            ),
+            Distribution::Uniform => (cg.cmp(P::OEQ, x, lo)?, cg.cmp(P::OEQ, x, hi)?),
+        })
     }
 
     fn forward(
@@ -397,32 +414,20 @@ impl<'ctx> H<'_, 'ctx> {
         let nv = self.splat_i(n)?;
         let last = self.isub(nv, self.ci(1))?;
         let (q0, ql) = (self.at(q, self.ci(0))?, self.at(q, last)?);
-        let (below, above) = match dist {
-            Distribution::Normal => (
-                self.cg
-                    .cmp(P::OLT, self.cg.fsub(x, self.c(BOUNDS_THRESHOLD))?, q0)?,
-                self.cg
-                    .cmp(P::OGT, self.cg.fadd(x, self.c(BOUNDS_THRESHOLD))?, ql)?,
-            ),
-            Distribution::Uniform => (self.cg.cmp(P::OEQ, x, q0)?, self.cg.cmp(P::OEQ, x, ql)?),
-        };
+        let (below, above) = self.bounds_masks(dist, x, q0, ql)?;
         let up = self.interp_up(x, q, r, n)?;
         // Descending interpolation on the ascending table: m = first index with q[m] >= x.
         let m = self.clamp_index(self.bound(q, n, x, true)?, nv)?;
         let m1 = self.clamp_index(self.isub(m, self.ci(1))?, last)?;
         let inner = self.segment(q, r, m1, x, m)?;
-        let hit = self.cg.cmp(P::OEQ, self.at(q, m)?, x)?;
-        let down = self.cg.select(hit, self.at(r, m)?, inner)?;
-        let down = self
-            .cg
-            .select(self.cg.cmp(P::OGT, x, ql)?, self.at(r, last)?, down)?;
-        let down = self
-            .cg
-            .select(self.cg.cmp(P::OLT, x, q0)?, self.at(r, self.ci(0))?, down)?;
-        let y = self.cg.fmul(self.c(0.5), self.cg.fadd(up, down)?)?;
-        let y = self.cg.select(self.cg.cmp(P::UNO, x, x)?, x, y)?;
-        let y = self.cg.select(above, self.c(1.0), y)?;
-        let y = self.cg.select(below, self.c(0.0), y)?;
+        let hit = cg.cmp(P::OEQ, self.at(q, m)?, x)?;
+        let down = cg.select(hit, self.at(r, m)?, inner)?;
+        let down = cg.select(cg.cmp(P::OGT, x, ql)?, self.at(r, last)?, down)?;
+        let down = cg.select(cg.cmp(P::OLT, x, q0)?, self.at(r, self.ci(0))?, down)?;
+        let y = cg.fmul(self.c(0.5), cg.fadd(up, down)?)?;
+        let y = cg.select(cg.cmp(P::UNO, x, x)?, x, y)?;
+        let y = cg.select(above, self.c(1.0), y)?;
+        let y = cg.select(below, self.c(0.0), y)?;
         match dist {
             Distribution::Uniform => Ok(y),
             Distribution::Normal => {
@@ -441,31 +446,15 @@ impl<'ctx> H<'_, 'ctx> {
         r: Table<'ctx>,
         n: IntValue<'ctx>,
     ) -> Res<V<'ctx>> {
+        let cg = self.cg;
         let u = match dist {
             Distribution::Normal => math::ndtr(self.cg, DType::F64, x)?,
             Distribution::Uniform => x,
         };
-        let (below, above) = match dist {
-            Distribution::Normal => (
-                self.cg.cmp(
-                    P::OLT,
-                    self.cg.fsub(u, self.c(BOUNDS_THRESHOLD))?,
-                    self.c(0.0),
-                )?,
-                self.cg.cmp(
-                    P::OGT,
-                    self.cg.fadd(u, self.c(BOUNDS_THRESHOLD))?,
-                    self.c(1.0),
-                )?,
-            ),
-            Distribution::Uniform => (
-                self.cg.cmp(P::OEQ, u, self.c(0.0))?,
-                self.cg.cmp(P::OEQ, u, self.c(1.0))?,
-            ),
-        };
+        let (below, above) = self.bounds_masks(dist, u, self.c(0.0), self.c(1.0))?;
         let y = self.interp_up(u, r, q, n)?;
         let last = self.isub(self.splat_i(n)?, self.ci(1))?;
-        let y = self.cg.select(above, self.at(q, last)?, y)?;
-        self.cg.select(below, self.at(q, self.ci(0))?, y)
+        let y = cg.select(above, self.at(q, last)?, y)?;
+        cg.select(below, self.at(q, self.ci(0))?, y)
     }
 }
