@@ -5,11 +5,15 @@
 //! on it. Maximum error against the f64 reference rounded to f32, measured over dense grids
 //! by `tests/math_accuracy.rs`, relative to max(1, |y|): exp ≤ 2 ulp; tanh, sigmoid, elu ≤ 6e-8;
 //! silu, selu, softplus, mish, gelu ≤ 1.9e-7 (one float32 ulp of 1 is 1.2e-7). Large inputs
-//! never produce NaN. Rarely used functions (log, erf, trig, …) call libm lane by lane.
-//! f64 (scikit-learn steps): libm, the same functions numpy calls, so results match to the ulp;
-//! the normal quantile is Wichura's AS241, branch-free, as in `lamarrc_ir::special`.
+//! never produce NaN. `log`, the normal CDF and the exact (erf) GELU are computed in float64 by
+//! [`super::math64`] (log ≤ 1 ulp, erfc ≤ 8 ulp of float64, so their float32 results are
+//! correctly rounded but for rare ties); rarely used functions (trig, cbrt, …) call libm lane by
+//! lane. f64 (scikit-learn steps): `exp`, `log` and `erfc` from [`super::math64`]; the normal
+//! quantile is Wichura's AS241, branch-free, as in `lamarrc_ir::special`; `log1p`/`expm1`
+//! (Yeo-Johnson, Box-Cox) and the rest call libm, the functions numpy calls.
 
 use super::cg::{Cg, Res};
+use super::math64;
 use inkwell::values::VectorValue;
 use inkwell::FloatPredicate as P;
 use lamarrc_ir::special::{PPF_A, PPF_B, PPF_C, PPF_D, PPF_E, PPF_F};
@@ -89,7 +93,26 @@ pub fn exp_f32<'ctx>(cg: &Cg<'ctx>, x: V<'ctx>) -> Res<V<'ctx>> {
 fn exp<'ctx>(cg: &Cg<'ctx>, dt: DType, x: V<'ctx>) -> Res<V<'ctx>> {
     match dt {
         DType::F32 => exp_f32(cg, x),
-        DType::F64 => cg.map_libm("expf", "exp", dt, &[x]),
+        DType::F64 => math64::exp(cg, x),
+    }
+}
+
+/// Applies a float64 function to lanes of either precision (float32 widened exactly, the
+/// result rounded once).
+fn via_f64<'ctx>(
+    cg: &Cg<'ctx>,
+    dt: DType,
+    x: V<'ctx>,
+    f: impl FnOnce(V<'ctx>) -> Res<V<'ctx>>,
+) -> Res<V<'ctx>> {
+    match dt {
+        DType::F64 => f(x),
+        DType::F32 => {
+            let w = width(x);
+            let xd = super::cg::llvm(cg.b.build_float_ext(x, cg.vty(DType::F64, w), "ext"))?;
+            let y = f(xd)?;
+            super::cg::llvm(cg.b.build_float_trunc(y, cg.vty(DType::F32, w), "tr"))
+        }
     }
 }
 
@@ -212,10 +235,7 @@ pub fn ndtri<'ctx>(cg: &Cg<'ctx>, p: V<'ctx>) -> Res<V<'ctx>> {
     )?;
     let qneg = cg.cmp(P::OLT, q, k(0.0))?;
     let rr = cg.select(qneg, p, cg.fsub(k(1.0), p)?)?;
-    let s = cg.intrinsic(
-        "llvm.sqrt",
-        &[cg.fneg(cg.map_libm("logf", "log", dt, &[rr])?)?],
-    )?;
+    let s = cg.intrinsic("llvm.sqrt", &[cg.fneg(math64::log(cg, rr)?)?])?;
     let sm = cg.fsub(s, k(1.6))?;
     let mid = cg.fdiv(poly(cg, dt, &PPF_C, sm)?, poly(cg, dt, &PPF_D, sm)?)?;
     let st = cg.fsub(s, k(5.0))?;
@@ -235,12 +255,15 @@ pub fn ndtri<'ctx>(cg: &Cg<'ctx>, p: V<'ctx>) -> Res<V<'ctx>> {
     cg.select(inside, y, k(f64::NAN))
 }
 
-/// The standard normal CDF, `0.5 erfc(-x / sqrt 2)`, as scipy's `ndtr`.
+/// The standard normal CDF, `0.5 erfc(-x / sqrt 2)`, as scipy's `ndtr`, in float64.
 pub fn ndtr<'ctx>(cg: &Cg<'ctx>, dt: DType, x: V<'ctx>) -> Res<V<'ctx>> {
+    via_f64(cg, dt, x, |x| ndtr_f64(cg, x))
+}
+
+fn ndtr_f64<'ctx>(cg: &Cg<'ctx>, x: V<'ctx>) -> Res<V<'ctx>> {
     let w = width(x);
-    let t = cg.fmul(x, cg.splat(dt, w, -std::f64::consts::FRAC_1_SQRT_2))?;
-    let e = cg.map_libm("erfcf", "erfc", dt, &[t])?;
-    cg.fmul(e, cg.splat(dt, w, 0.5))
+    let t = cg.fmul(x, cg.splat(DType::F64, w, -std::f64::consts::FRAC_1_SQRT_2))?;
+    cg.fmul(math64::erfc(cg, t)?, cg.splat(DType::F64, w, 0.5))
 }
 
 /// Emits `op(x)` lane-wise.
@@ -285,15 +308,8 @@ pub fn unary<'ctx>(cg: &Cg<'ctx>, op: &UnaryOp, dt: DType, x: V<'ctx>) -> Res<V<
             cg.fdiv(x, cg.fadd(ax, k(1.0))?)
         }
         U::Silu => cg.fmul(x, sigmoid(cg, dt, x)?),
-        U::Gelu => {
-            let e = cg.map_libm(
-                "erff",
-                "erf",
-                dt,
-                &[cg.fmul(x, k(std::f64::consts::FRAC_1_SQRT_2))?],
-            )?;
-            cg.fmul(cg.fmul(x, k(0.5))?, cg.fadd(e, k(1.0))?)
-        }
+        // x (1 + erf(x/√2)) / 2 = x ndtr(x): erfc keeps the left tail accurate where 1 + erf cancels.
+        U::Gelu => via_f64(cg, dt, x, |x| cg.fmul(x, ndtr_f64(cg, x)?)),
         U::GeluTanh => {
             let c = (2.0 / std::f64::consts::PI).sqrt();
             let x3 = cg.fmul(cg.fmul(x, x)?, x)?;
@@ -338,7 +354,7 @@ pub fn unary<'ctx>(cg: &Cg<'ctx>, op: &UnaryOp, dt: DType, x: V<'ctx>) -> Res<V<
             let y = cg.select(cg.cmp(P::OGE, x, k(1.0))?, k(1.0), mid)?;
             cg.select(cg.cmp(P::OLE, x, k(-1.0))?, k(0.0), y)
         }
-        U::Log => m("logf", "log"),
+        U::Log => via_f64(cg, dt, x, |x| math64::log(cg, x)),
         U::Log1p => m("log1pf", "log1p"),
         U::Expm1 => m("expm1f", "expm1"),
         U::Log2 => m("log2f", "log2"),
@@ -362,13 +378,6 @@ pub fn unary<'ctx>(cg: &Cg<'ctx>, op: &UnaryOp, dt: DType, x: V<'ctx>) -> Res<V<
         U::Arccosh => m("acoshf", "acosh"),
         U::Arctanh => m("atanhf", "atanh"),
         U::NormalCdf => ndtr(cg, dt, x),
-        U::NormalPpf => match dt {
-            DType::F64 => ndtri(cg, x),
-            DType::F32 => {
-                let xd = super::cg::llvm(cg.b.build_float_ext(x, cg.vty(DType::F64, w), "ext"))?;
-                let y = ndtri(cg, xd)?;
-                super::cg::llvm(cg.b.build_float_trunc(y, cg.vty(DType::F32, w), "tr"))
-            }
-        },
+        U::NormalPpf => via_f64(cg, dt, x, |x| ndtri(cg, x)),
     }
 }

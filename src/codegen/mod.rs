@@ -11,6 +11,7 @@ pub mod header;
 pub mod jit;
 mod lower;
 pub mod math;
+mod math64;
 mod quantile;
 pub mod target;
 
