@@ -23,6 +23,20 @@ fn differences(
     xs: &[f32],
     prescale: Option<f64>,
 ) -> Vec<f32> {
+    // scikit-learn's references_: numpy.linspace(0, 1, n).
+    let references = lamarrc_ir::special::linspace01(n_ref);
+    differences_on(dist, inverse, table, &references, xs, prescale)
+}
+
+/// [`differences`] with the given references.
+fn differences_on(
+    dist: Distribution,
+    inverse: bool,
+    table: &[f64],
+    references: &[f64],
+    xs: &[f32],
+    prescale: Option<f64>,
+) -> Vec<f32> {
     let build = |shift: Option<Vec<f64>>| {
         let mut f = Function::new("q");
         let p = f.param("in", xs.len(), Origin::default());
@@ -36,12 +50,10 @@ fn differences(
             };
             x = f.add(op, &[x], Origin::default()).unwrap();
         }
-        // scikit-learn's references_: numpy.linspace(0, 1, n).
-        let references = lamarrc_ir::special::linspace01(n_ref);
         let q = Op::Quantile {
             distribution: dist,
             inverse,
-            references,
+            references: references.to_vec(),
             columns: vec![
                 QuantileColumn {
                     quantiles: table.to_vec()
@@ -149,6 +161,26 @@ fn searches_match_the_interpreter_bit_for_bit() {
             for dist in [Distribution::Uniform, Distribution::Normal] {
                 let d = differences(dist, false, &table, n, &xs, None);
                 check(&format!("forward {dist:?} n={n}"), &d, &xs, tolerance(dist));
+            }
+            // Strictly increasing tables take the one-search forward path (the strict bound
+            // derived from the upper one): inputs on, between and around every entry. Uneven
+            // references make the two interpolations round differently, so an input equal to an
+            // entry must find its exact segment on both sides.
+            let distinct: Vec<f64> = (0..n)
+                .map(|i| ((i as f64).powf(1.3) * 0.25 - 1.0) as f32 as f64 + nudge * i as f64)
+                .collect();
+            let mut ds: Vec<f32> = distinct
+                .iter()
+                .flat_map(|&q| neighbours(q as f32))
+                .collect();
+            ds.extend([f32::NAN, -1e30, 1e30, f32::INFINITY, f32::NEG_INFINITY]);
+            let uneven: Vec<f64> = (0..n)
+                .map(|i| (i as f64 / (n - 1) as f64).powi(3))
+                .collect();
+            for dist in [Distribution::Uniform, Distribution::Normal] {
+                let d = differences_on(dist, false, &distinct, &uneven, &ds, None);
+                let what = format!("forward {dist:?} strictly increasing n={n}");
+                check(&what, &d, &ds, tolerance(dist));
             }
             // Inverse: inputs at and around the references k / (n - 1) (uniform) and their normal
             // quantiles, where the closed-form search must agree with the table's comparisons.

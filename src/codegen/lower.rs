@@ -359,6 +359,57 @@ impl<'ctx> Lower<'_, 'ctx> {
         self.bytes_table(name, &bytes)
     }
 
+    /// Elements `cols` of `x` in the first lanes of a `w`-lane vector, the last one repeated in
+    /// the spare lanes: a vector load where they are consecutive.
+    fn load_lanes(&self, x: Loc<'ctx>, cols: &[usize], w: usize) -> Res<VectorValue<'ctx>> {
+        let cg = self.cg;
+        let i32t = cg.ctx.i32_type();
+        let used = cols.len();
+        let v = if cols.windows(2).all(|p| p[1] == p[0] + 1) {
+            cg.load_vec(x.dt, used as u32, x.ptr, cg.i64(cols[0] as u64))?
+        } else {
+            let mut v = cg.vty(x.dt, used as u32).get_poison();
+            for (l, &c) in cols.iter().enumerate() {
+                let e = cg.load_scalar(x.dt, x.ptr, cg.i64(c as u64))?;
+                v = llvm(cg.b.build_insert_element(v, e, i32t.const_int(l as u64, false), "lane"))?;
+            }
+            v
+        };
+        let widen: Vec<_> = (0..w)
+            .map(|l| i32t.const_int(l.min(used - 1) as u64, false))
+            .collect();
+        llvm(cg.b.build_shuffle_vector(
+            v,
+            v.get_type().get_poison(),
+            VectorType::const_vector(&widen),
+            "xw",
+        ))
+    }
+
+    /// Stores the first `cols.len()` lanes of `v` to elements `cols` of `y`.
+    fn store_lanes(&self, v: VectorValue<'ctx>, y: Loc<'ctx>, cols: &[usize]) -> Res<()> {
+        let cg = self.cg;
+        let i32t = cg.ctx.i32_type();
+        if cols.windows(2).all(|p| p[1] == p[0] + 1) {
+            let first: Vec<_> = (0..cols.len())
+                .map(|l| i32t.const_int(l as u64, false))
+                .collect();
+            let v = llvm(cg.b.build_shuffle_vector(
+                v,
+                v.get_type().get_poison(),
+                VectorType::const_vector(&first),
+                "yn",
+            ))?;
+            return cg.store_vec(v, y.dt, y.ptr, cg.i64(cols[0] as u64));
+        }
+        for (l, &c) in cols.iter().enumerate() {
+            let li = i32t.const_int(l as u64, false);
+            let e = llvm(cg.b.build_extract_element(v, li, "lane"))?.into_float_value();
+            cg.store_scalar(e, y.dt, y.ptr, cg.i64(c as u64))?;
+        }
+        Ok(())
+    }
+
     /// A named constant; the row and tile variants of a function share it.
     fn bytes_table(&self, name: &str, bytes: &[u8]) -> PointerValue<'ctx> {
         let full = format!("{}.{name}", self.f.name);
@@ -635,61 +686,60 @@ impl<'ctx> Lower<'_, 'ctx> {
                     DType::F64
                 };
                 let q = self.table(&format!("n{i}.quantiles"), &all, qt);
-                // Columns in vectors of the target's float64 width, lane ℓ transforming column
-                // c + ℓ with that column's table; a last partial vector repeats its last column
-                // in the spare lanes, so one helper serves every column count.
-                let w = self.target.lanes(DType::F64).max(1);
-                let helper = quantile::helper(
-                    cg,
-                    *distribution,
-                    *inverse,
-                    linspace.then_some(nref),
-                    qt,
-                    w,
-                    &self.variant,
-                )?;
-                let i32t = cg.ctx.i32_type();
-                for c in (0..columns.len()).step_by(w as usize) {
-                    let used = (columns.len() - c).min(w as usize);
-                    let lane = |l: usize| l.min(used - 1);
-                    let xs = cg.load_vec(DType::F64, used as u32, x.ptr, cg.i64(c as u64))?;
-                    let widen: Vec<_> = (0..w as usize)
-                        .map(|l| i32t.const_int(lane(l) as u64, false))
-                        .collect();
-                    let xv = llvm(cg.b.build_shuffle_vector(
-                        xs,
-                        xs.get_type().get_poison(),
-                        VectorType::const_vector(&widen),
-                        "xw",
-                    ))?;
-                    let starts: Vec<_> = (0..w as usize)
-                        .map(|l| cg.i64(((c + lane(l)) * nref) as u64))
-                        .collect();
-                    let call = llvm(cg.b.build_call(
-                        helper,
-                        &[
-                            xv.into(),
-                            q.into(),
-                            r.into(),
-                            cg.i64(nref as u64).into(),
-                            VectorType::const_vector(&starts).into(),
-                        ],
-                        "q",
-                    ))?;
-                    let v = call
-                        .try_as_basic_value()
-                        .basic()
-                        .ok_or("void quantile helper")?
-                        .into_vector_value();
-                    let narrow: Vec<_> =
-                        (0..used).map(|l| i32t.const_int(l as u64, false)).collect();
-                    let v = llvm(cg.b.build_shuffle_vector(
-                        v,
-                        v.get_type().get_poison(),
-                        VectorType::const_vector(&narrow),
-                        "yn",
-                    ))?;
-                    cg.store_vec(v, DType::F64, y.ptr, cg.i64(c as u64))?;
+                // Columns in vectors of the target's float64 width, lane ℓ transforming one column
+                // with that column's table; a last partial vector repeats its last column in the
+                // spare lanes, so one helper serves every column count. A call is bound by the
+                // latency of its table searches, so the call count is what costs: columns whose
+                // quantiles are strictly increasing go to the forward helper that finds both
+                // interpolation segments with one search, apart from columns with repeated
+                // quantiles (plateaus of a discrete feature), only where that takes no more calls.
+                let w = self.target.lanes(DType::F64).max(1) as usize;
+                let (distinct, tied): (Vec<usize>, Vec<usize>) = (0..columns.len())
+                    .partition(|&c| columns[c].quantiles.windows(2).all(|p| p[0] < p[1]));
+                let calls = |n: usize| n.div_ceil(w);
+                let (distinct, tied) =
+                    if calls(distinct.len()) + calls(tied.len()) > calls(columns.len()) {
+                        (Vec::new(), (0..columns.len()).collect())
+                    } else {
+                        (distinct, tied)
+                    };
+                for (group, distinct) in [(distinct, true), (tied, false)] {
+                    if group.is_empty() {
+                        continue;
+                    }
+                    let helper = quantile::helper(
+                        cg,
+                        *distribution,
+                        *inverse,
+                        linspace.then_some(nref),
+                        qt,
+                        distinct,
+                        w as u32,
+                        &self.variant,
+                    )?;
+                    for cols in group.chunks(w) {
+                        let lane = |l: usize| cols[l.min(cols.len() - 1)];
+                        let xv = self.load_lanes(x, cols, w)?;
+                        let starts: Vec<_> =
+                            (0..w).map(|l| cg.i64((lane(l) * nref) as u64)).collect();
+                        let call = llvm(cg.b.build_call(
+                            helper,
+                            &[
+                                xv.into(),
+                                q.into(),
+                                r.into(),
+                                cg.i64(nref as u64).into(),
+                                VectorType::const_vector(&starts).into(),
+                            ],
+                            "q",
+                        ))?;
+                        let v = call
+                            .try_as_basic_value()
+                            .basic()
+                            .ok_or("void quantile helper")?
+                            .into_vector_value();
+                        self.store_lanes(v, y, cols)?;
+                    }
                 }
                 Ok(())
             }

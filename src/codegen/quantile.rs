@@ -30,17 +30,22 @@ use lamarrc_ir::{DType, Distribution};
 /// loaded, and `n` is a constant, so the searches unroll; the helper then ignores its last two
 /// arguments. `quantiles` is the precision the quantile table is stored in: float32 where every
 /// fitted value is a float32 (then widening it back is exact), halving the largest tables.
+/// `distinct`: every quantile table the helper will see is strictly increasing, so the forward
+/// direction's two bounds differ only where `x` equals a quantile and one search finds both.
+#[allow(clippy::too_many_arguments)]
 pub fn helper<'ctx>(
     cg: &Cg<'ctx>,
     dist: Distribution,
     inverse: bool,
     linspace: Option<usize>,
     quantiles: DType,
+    distinct: bool,
     width: u32,
     variant: &str,
 ) -> Res<FunctionValue<'ctx>> {
+    let distinct = distinct && !inverse;
     let name = format!(
-        "lamarrc.quantile.{}.{}{}{}{variant}",
+        "lamarrc.quantile.{}.{}{}{}{}{variant}",
         match dist {
             Distribution::Normal => "normal",
             Distribution::Uniform => "uniform",
@@ -52,7 +57,8 @@ pub fn helper<'ctx>(
         match quantiles {
             DType::F32 => ".q32",
             DType::F64 => "",
-        }
+        },
+        if distinct { ".distinct" } else { "" }
     );
     if let Some(f) = cg.module.get_function(&name) {
         return Ok(f);
@@ -104,7 +110,7 @@ pub fn helper<'ctx>(
     let y = if inverse {
         h.inverse(dist, x, q, r, n)?
     } else {
-        h.forward(dist, x, q, r, n)?
+        h.forward(dist, x, q, r, n, distinct)?
     };
     llvm(cg.b.build_return(Some(&y)))?;
     if let Some(b) = saved {
@@ -165,17 +171,18 @@ impl<'ctx> H<'_, 'ctx> {
                     None => i,
                 };
                 // Scalar loads: the lanes' addresses are independent, so their latencies overlap.
-                let mut v = cg.vty(DType::F64, self.w).get_poison();
+                // A float32 table is widened once per vector.
+                let mut v = cg.vty(dt, self.w).get_poison();
                 for lane in 0..self.w {
                     let li = cg.ctx.i32_type().const_int(lane as u64, false);
                     let k = llvm(cg.b.build_extract_element(i, li, "li"))?.into_int_value();
-                    let mut e = cg.load_scalar(dt, p, k)?;
-                    if dt == DType::F32 {
-                        e = llvm(cg.b.build_float_ext(e, cg.ctx.f64_type(), "q64"))?;
-                    }
+                    let e = cg.load_scalar(dt, p, k)?;
                     v = llvm(cg.b.build_insert_element(v, e, li, "lv"))?;
                 }
-                Ok(v)
+                match dt {
+                    DType::F64 => Ok(v),
+                    DType::F32 => llvm(cg.b.build_float_ext(v, cg.vty(DType::F64, self.w), "q64")),
+                }
             }
             Table::Linspace(n) => {
                 // numpy: i * (1 / (n - 1)), the last entry exactly 1.
@@ -365,22 +372,36 @@ impl<'ctx> H<'_, 'ctx> {
         fp: Table<'ctx>,
         n: IntValue<'ctx>,
     ) -> Res<V<'ctx>> {
+        let hi = self.bound(xp, n, x, false)?;
+        Ok(self.interp_up_from(x, xp, fp, n, hi)?.0)
+    }
+
+    /// [`Self::interp_up`] given `hi`, the upper bound of `x` in `xp`; also returns whether
+    /// `xp[hi - 1] == x`.
+    fn interp_up_from(
+        &self,
+        x: V<'ctx>,
+        xp: Table<'ctx>,
+        fp: Table<'ctx>,
+        n: IntValue<'ctx>,
+        hi: V<'ctx>,
+    ) -> Res<(V<'ctx>, V<'ctx>)> {
         let cg = self.cg;
         let nv = self.splat_i(n)?;
         let last = self.isub(nv, self.ci(1))?;
         let (x0, xl) = (self.at(xp, self.ci(0))?, self.at(xp, last)?);
         let (f0, fl) = (self.at(fp, self.ci(0))?, self.at(fp, last)?);
-        let hi = self.bound(xp, n, x, false)?;
         // j = hi - 1 (the last xp[j] <= x); clamped for lanes outside the table.
         let j = self.clamp_index(self.isub(hi, self.ci(1))?, nv)?;
         let jseg = self.clamp_index(j, last)?;
         let inner = self.segment(xp, fp, jseg, x, j)?;
-        let hit = self.or(self.eq_i(j, last)?, cg.cmp(P::OEQ, self.at(xp, j)?, x)?)?;
+        let equal = cg.cmp(P::OEQ, self.at(xp, j)?, x)?;
+        let hit = self.or(self.eq_i(j, last)?, equal)?;
         let y = cg.select(hit, self.at(fp, j)?, inner)?;
         let y = cg.select(cg.cmp(P::OGT, x, xl)?, fl, y)?;
         let y = cg.select(cg.cmp(P::OLT, x, x0)?, f0, y)?;
         // NaN in, NaN out (every comparison above is false for NaN).
-        cg.select(cg.cmp(P::UNO, x, x)?, x, y)
+        Ok((cg.select(cg.cmp(P::UNO, x, x)?, x, y)?, equal))
     }
 
     /// scikit-learn's `BOUNDS_THRESHOLD` masks of `_transform_col`: lanes at or beyond the lower
@@ -409,15 +430,25 @@ impl<'ctx> H<'_, 'ctx> {
         q: Table<'ctx>,
         r: Table<'ctx>,
         n: IntValue<'ctx>,
+        distinct: bool,
     ) -> Res<V<'ctx>> {
         let cg = self.cg;
         let nv = self.splat_i(n)?;
         let last = self.isub(nv, self.ci(1))?;
         let (q0, ql) = (self.at(q, self.ci(0))?, self.at(q, last)?);
         let (below, above) = self.bounds_masks(dist, x, q0, ql)?;
-        let up = self.interp_up(x, q, r, n)?;
-        // Descending interpolation on the ascending table: m = first index with q[m] >= x.
-        let m = self.clamp_index(self.bound(q, n, x, true)?, nv)?;
+        let hi = self.bound(q, n, x, false)?;
+        let (up, equal) = self.interp_up_from(x, q, r, n, hi)?;
+        // Descending interpolation on the ascending table: m = first index with q[m] >= x, the
+        // strict lower bound. Without repeated values it is `hi`, less one where q[hi - 1] == x.
+        let lower = if distinct {
+            let at_entry =
+                llvm(cg.b.build_and(equal, self.icmp(IntPredicate::SGT, hi, self.ci(0))?, "eq"))?;
+            self.isub(hi, self.zext(at_entry)?)?
+        } else {
+            self.bound(q, n, x, true)?
+        };
+        let m = self.clamp_index(lower, nv)?;
         let m1 = self.clamp_index(self.isub(m, self.ci(1))?, last)?;
         let inner = self.segment(q, r, m1, x, m)?;
         let hit = cg.cmp(P::OEQ, self.at(q, m)?, x)?;
