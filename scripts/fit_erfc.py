@@ -12,7 +12,8 @@ Beyond 27.3, erfc underflows to 0 in float64. The script prints the truncation e
 approximations in exact arithmetic; the error of the emitted float64 code is measured by the
 tests in src/codegen/math64.rs against the C library's erfc.
 
-Needs mpmath (`pip install mpmath==1.4.1`): python scripts/fit_erfc.py
+Run with the fixture venv (tests/fixtures/requirements.txt, which pins mpmath):
+python scripts/fit_erfc.py
 """
 import mpmath as mp
 from math import comb
