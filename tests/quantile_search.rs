@@ -136,9 +136,33 @@ fn tolerance(dist: Distribution) -> f32 {
     }
 }
 
+/// The table entries to probe (each with its float32 neighbours): all of a short table; of a
+/// long one, the first and last few, both ends of blocks of 32 and 64 (where the block search
+/// switches block), and a spread of interior entries, so each function stays small enough to
+/// compile quickly.
+fn probed(table: &[f64]) -> impl Iterator<Item = f64> + '_ {
+    let n = table.len();
+    table
+        .iter()
+        .enumerate()
+        .filter_map(move |(i, &q)| probe(n, i).then_some(q))
+}
+
+/// Whether entry `i` of an `n`-entry table is probed (see [`probed`]).
+fn probe(n: usize, i: usize) -> bool {
+    n <= 100
+        || i < 4
+        || i + 4 > n
+        || (matches!(i % 32, 0 | 31) && (i / 32) % 3 == 0)
+        || matches!(i % 64, 0 | 63)
+        || i % 97 == 5
+}
+
 #[test]
 fn searches_match_the_interpreter_bit_for_bit() {
-    for n in [2usize, 5, 8, 9, 15, 33, 1000] {
+    // 100 and up: the two-level block search (b = 16, 32, 64; 256, 1024 and 4096 fill every
+    // block, so the last pivot counts).
+    for n in [2usize, 5, 8, 9, 15, 33, 100, 256, 1000, 1024, 1025, 4096] {
         // Float32-exact quantiles with plateaus (ties), so inputs can equal entries exactly
         // (stored as float32); then the same table nudged off float32 (stored as float64).
         for nudge in [0.0, 1e-12] {
@@ -148,7 +172,7 @@ fn searches_match_the_interpreter_bit_for_bit() {
                         + nudge * i as f64
                 })
                 .collect();
-            let mut xs: Vec<f32> = table.iter().flat_map(|&q| neighbours(q as f32)).collect();
+            let mut xs: Vec<f32> = probed(&table).flat_map(|q| neighbours(q as f32)).collect();
             xs.extend([
                 f32::NAN,
                 -1e30,
@@ -162,6 +186,12 @@ fn searches_match_the_interpreter_bit_for_bit() {
                 let d = differences(dist, false, &table, n, &xs, None);
                 check(&format!("forward {dist:?} n={n}"), &d, &xs, tolerance(dist));
             }
+            // Inputs a hair off the entries in float64 (x = v (1 ± 2^-30), between two float32
+            // values): a float32 table must be compared with x rounded the right way.
+            for a in [1.0 + 2f64.powi(-30), 1.0 - 2f64.powi(-30)] {
+                let d = differences(Distribution::Uniform, false, &table, n, &xs, Some(a));
+                check(&format!("forward uniform n={n}, x × {a}"), &d, &xs, 0.0);
+            }
             // Strictly increasing tables take the one-search forward path (the strict bound
             // derived from the upper one): inputs on, between and around every entry. Uneven
             // references make the two interpolations round differently, so an input equal to an
@@ -169,9 +199,8 @@ fn searches_match_the_interpreter_bit_for_bit() {
             let distinct: Vec<f64> = (0..n)
                 .map(|i| ((i as f64).powf(1.3) * 0.25 - 1.0) as f32 as f64 + nudge * i as f64)
                 .collect();
-            let mut ds: Vec<f32> = distinct
-                .iter()
-                .flat_map(|&q| neighbours(q as f32))
+            let mut ds: Vec<f32> = probed(&distinct)
+                .flat_map(|q| neighbours(q as f32))
                 .collect();
             ds.extend([f32::NAN, -1e30, 1e30, f32::INFINITY, f32::NEG_INFINITY]);
             let uneven: Vec<f64> = (0..n)
@@ -182,9 +211,14 @@ fn searches_match_the_interpreter_bit_for_bit() {
                 let what = format!("forward {dist:?} strictly increasing n={n}");
                 check(&what, &d, &ds, tolerance(dist));
             }
+            // And with scikit-learn's references (computed, so the block search runs too).
+            let d = differences(Distribution::Uniform, false, &distinct, n, &ds, None);
+            let what = format!("forward uniform strictly increasing n={n}, linspace references");
+            check(&what, &d, &ds, 0.0);
             // Inverse: inputs at and around the references k / (n - 1) (uniform) and their normal
             // quantiles, where the closed-form search must agree with the table's comparisons.
             let mut us: Vec<f32> = (0..n)
+                .filter(|&k| probe(n, k))
                 .flat_map(|k| neighbours((k as f64 / (n - 1) as f64) as f32))
                 .collect();
             us.extend([f32::NAN, -1e-30, 1.0 + 1e-7, 2.0, -3.0, 1e30, f32::INFINITY]);
@@ -196,7 +230,7 @@ fn searches_match_the_interpreter_bit_for_bit() {
             // these tables the neighbouring segment gives the same bits, so the output cannot
             // tell the two counts apart; the count's correctness rests on the argument in
             // `linspace_bound`.)
-            let ks: Vec<f32> = (0..n).map(|k| k as f32).collect();
+            let ks: Vec<f32> = (0..n).filter(|&k| probe(n, k)).map(|k| k as f32).collect();
             let step = 1.0 / (n - 1) as f64;
             let irregular: Vec<f64> = (0..n)
                 .map(|i| (i as f64).powf(1.37) * 0.1 + (i as f64 * 0.7).sin() * 1e-3)
@@ -209,6 +243,7 @@ fn searches_match_the_interpreter_bit_for_bit() {
                 0.0,
             );
             let zs: Vec<f32> = (0..n)
+                .filter(|&k| probe(n, k))
                 .flat_map(|k| {
                     let p = (k as f64 / (n - 1) as f64).clamp(1e-6, 1.0 - 1e-6);
                     neighbours(lamarrc_ir::special::normal_ppf(p) as f32)

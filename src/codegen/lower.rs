@@ -674,10 +674,14 @@ impl<'ctx> Lower<'_, 'ctx> {
                 } else {
                     self.table(&format!("n{i}.references"), references, DType::F64)
                 };
-                let all: Vec<f64> = columns
+                let mut all: Vec<f64> = columns
                     .iter()
                     .flat_map(|c| c.quantiles.iter().copied())
                     .collect();
+                // Tables long enough for the two-level block search: b entries of padding, so
+                // the last column's last block can be loaded whole (they are never counted).
+                // Forward and inverse pad alike, so a tY and its inverse still share the table.
+                let blocks = quantile::block_size(nref);
                 // Quantiles fitted on float32 data are float32 values: stored as such, widened
                 // back exactly when loaded.
                 let qt = if all.iter().all(|&v| (v as f32) as f64 == v) {
@@ -685,7 +689,21 @@ impl<'ctx> Lower<'_, 'ctx> {
                 } else {
                     DType::F64
                 };
+                if let Some(b) = blocks {
+                    all.extend(std::iter::repeat_n(0.0, b as usize));
+                }
                 let q = self.table(&format!("n{i}.quantiles"), &all, qt);
+                let blocks = blocks.filter(|_| !*inverse && *linspace);
+                let pivots = match blocks {
+                    Some(b) => {
+                        let p: Vec<f64> = columns
+                            .iter()
+                            .flat_map(|c| quantile::block_pivots(&c.quantiles, b))
+                            .collect();
+                        self.table(&format!("n{i}.pivots"), &p, qt)
+                    }
+                    None => cg.ptr().const_null(),
+                };
                 // Columns in vectors of the target's float64 width, lane ℓ transforming one column
                 // with that column's table; a last partial vector repeats its last column in the
                 // spare lanes, so one helper serves every column count. A call is bound by the
@@ -714,6 +732,7 @@ impl<'ctx> Lower<'_, 'ctx> {
                         linspace.then_some(nref),
                         qt,
                         distinct,
+                        blocks,
                         w as u32,
                         &self.variant,
                     )?;
@@ -722,6 +741,9 @@ impl<'ctx> Lower<'_, 'ctx> {
                         let xv = self.load_lanes(x, cols, w)?;
                         let starts: Vec<_> =
                             (0..w).map(|l| cg.i64((lane(l) * nref) as u64)).collect();
+                        let pivot_starts: Vec<_> = (0..w)
+                            .map(|l| cg.i64(lane(l) as u64 * blocks.unwrap_or(0)))
+                            .collect();
                         let call = llvm(cg.b.build_call(
                             helper,
                             &[
@@ -730,6 +752,8 @@ impl<'ctx> Lower<'_, 'ctx> {
                                 r.into(),
                                 cg.i64(nref as u64).into(),
                                 VectorType::const_vector(&starts).into(),
+                                pivots.into(),
+                                VectorType::const_vector(&pivot_starts).into(),
                             ],
                             "q",
                         ))?;

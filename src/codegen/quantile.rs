@@ -20,7 +20,7 @@ use super::cg::{llvm, Cg, Res};
 use super::math;
 use inkwell::module::Linkage;
 use inkwell::types::VectorType;
-use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
+use inkwell::values::{FloatValue, FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::{FloatPredicate as P, IntPredicate};
 use lamarrc_ir::interp::{quantile_normal_clip, BOUNDS_THRESHOLD};
 use lamarrc_ir::{DType, Distribution};
@@ -32,6 +32,9 @@ use lamarrc_ir::{DType, Distribution};
 /// fitted value is a float32 (then widening it back is exact), halving the largest tables.
 /// `distinct`: every quantile table the helper will see is strictly increasing, so the forward
 /// direction's two bounds differ only where `x` equals a quantile and one search finds both.
+/// `blocks = Some(b)` (forward, computed references): the quantile tables are searched in two
+/// levels of `b`-wide vector comparisons (see [`block_size`]); the helper then takes the pivot
+/// table and each lane's pivot start as two more arguments.
 #[allow(clippy::too_many_arguments)]
 pub fn helper<'ctx>(
     cg: &Cg<'ctx>,
@@ -40,12 +43,14 @@ pub fn helper<'ctx>(
     linspace: Option<usize>,
     quantiles: DType,
     distinct: bool,
+    blocks: Option<u64>,
     width: u32,
     variant: &str,
 ) -> Res<FunctionValue<'ctx>> {
     let distinct = distinct && !inverse;
+    let blocks = blocks.filter(|_| !inverse && linspace.is_some());
     let name = format!(
-        "lamarrc.quantile.{}.{}{}{}{}{variant}",
+        "lamarrc.quantile.{}.{}{}{}{}{}{variant}",
         match dist {
             Distribution::Normal => "normal",
             Distribution::Uniform => "uniform",
@@ -58,7 +63,8 @@ pub fn helper<'ctx>(
             DType::F32 => ".q32",
             DType::F64 => "",
         },
-        if distinct { ".distinct" } else { "" }
+        if distinct { ".distinct" } else { "" },
+        blocks.map(|b| format!(".b{b}")).unwrap_or_default()
     );
     if let Some(f) = cg.module.get_function(&name) {
         return Ok(f);
@@ -73,6 +79,8 @@ pub fn helper<'ctx>(
             ptr.into(),
             ptr.into(),
             i64t.into(),
+            starts.into(),
+            ptr.into(),
             starts.into(),
         ],
         false,
@@ -106,7 +114,20 @@ pub fn helper<'ctx>(
         dt: quantiles,
         start: Some(func.get_nth_param(4).ok_or("param")?.into_vector_value()),
     };
-    let h = H { cg, func, w: width };
+    let blocks = match blocks {
+        Some(b) => Some(Blocks {
+            b,
+            pivots: func.get_nth_param(5).ok_or("param")?.into_pointer_value(),
+            start: func.get_nth_param(6).ok_or("param")?.into_vector_value(),
+        }),
+        None => None,
+    };
+    let h = H {
+        cg,
+        func,
+        w: width,
+        blocks,
+    };
     let y = if inverse {
         h.inverse(dist, x, q, r, n)?
     } else {
@@ -134,11 +155,40 @@ enum Table<'ctx> {
 
 type V<'ctx> = VectorValue<'ctx>;
 
+/// The block size of the two-level search of an `n`-entry quantile table, if it has one: the
+/// smallest b in {16, 32, 64} with b² ≥ n. Level one compares `x` with the last entry of each
+/// block of b (the pivots, stored apart), level two with the b entries of the block found: two
+/// dependent loads per search instead of ⌈log2 n⌉ / 2 rounds of the halving search. Short tables
+/// keep the halving search.
+pub fn block_size(n: usize) -> Option<u64> {
+    [16u64, 32, 64]
+        .into_iter()
+        .find(|&b| n >= 64 && (n as u64) <= b * b)
+}
+
+/// The pivots of [`block_size`] for one column: entry `b k + b - 1` for every block k that is
+/// whole, NaN (never counted) for a partial or absent block.
+pub fn block_pivots(quantiles: &[f64], b: u64) -> Vec<f64> {
+    let b = b as usize;
+    (0..b)
+        .map(|k| quantiles.get(b * k + b - 1).copied().unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// The pivot table of a blocked quantile table and each lane's start in it.
+#[derive(Clone, Copy)]
+struct Blocks<'ctx> {
+    b: u64,
+    pivots: PointerValue<'ctx>,
+    start: V<'ctx>,
+}
+
 /// Emits the helper's body on vectors of `w` lanes: float64 values and int64 indices.
 struct H<'a, 'ctx> {
     cg: &'a Cg<'ctx>,
     func: FunctionValue<'ctx>,
     w: u32,
+    blocks: Option<Blocks<'ctx>>,
 }
 
 impl<'ctx> H<'_, 'ctx> {
@@ -228,6 +278,18 @@ impl<'ctx> H<'_, 'ctx> {
         if let Table::Linspace(nn) = t {
             return self.linspace_bound(nn, x, pred);
         }
+        if let (
+            Some(blocks),
+            Table::Loaded {
+                p,
+                dt,
+                start: Some(start),
+            },
+            Some(nn),
+        ) = (self.blocks, t, n.get_zero_extended_constant())
+        {
+            return self.block_bound(blocks, p, dt, start, nn, x, strict);
+        }
         if let Some(mut len) = n.get_zero_extended_constant() {
             // The same halving steps, LOOKAHEAD at a time: a step's halves do not depend on the
             // comparisons, so every pivot the next steps may visit is loaded at once (loads in
@@ -303,6 +365,115 @@ impl<'ctx> H<'_, 'ctx> {
         cg.b.position_at_end(done);
         let go = cg.cmp(pred, self.at(t, bv)?, x)?;
         self.iadd(bv, self.zext(go)?)
+    }
+
+    /// [`Self::bound`] by the two-level block search of [`block_size`], lane by lane: each lane
+    /// counts the pivots of its column that satisfy `pred` (a prefix: the table is sorted and
+    /// NaN pivots never count), then the entries of the block found, masked to the table's `n`
+    /// (the block may run into the next column or the table's padding). A float32 table is
+    /// compared with `x` rounded to float32 in the direction that keeps each comparison exact:
+    /// `q <= x` iff `q <= RD(x)`, `q < x` iff `q < RU(x)`.
+    #[allow(clippy::too_many_arguments)]
+    fn block_bound(
+        &self,
+        blocks: Blocks<'ctx>,
+        p: PointerValue<'ctx>,
+        dt: DType,
+        start: V<'ctx>,
+        n: u64,
+        x: V<'ctx>,
+        strict: bool,
+    ) -> Res<V<'ctx>> {
+        let cg = self.cg;
+        let b = blocks.b;
+        let pred = if strict { P::OLT } else { P::OLE };
+        let key = match dt {
+            DType::F64 => x,
+            DType::F32 => self.round_f32(x, !strict)?,
+        };
+        let i32t = cg.ctx.i32_type();
+        let i64t = cg.ctx.i64_type();
+        let ib = cg
+            .ctx
+            .custom_width_int_type(std::num::NonZeroU32::new(b as u32).ok_or("block size 0")?)?;
+        let ctpop = inkwell::intrinsics::Intrinsic::find("llvm.ctpop")
+            .and_then(|f| f.get_declaration(&cg.module, &[ib.into()]))
+            .ok_or("llvm.ctpop not found")?;
+        // Entries of `table` from `at` that satisfy `pred`, as a bit mask of b bits.
+        let count = |table: PointerValue<'ctx>, at: IntValue<'ctx>, k: FloatValue<'ctx>| {
+            let v = cg.load_vec(dt, b as u32, table, at)?;
+            let kv = cg.splat_val(k, b as u32)?;
+            let m = cg.cmp(pred, v, kv)?;
+            Ok::<_, String>(llvm(cg.b.build_bit_cast(m, ib, "mask"))?.into_int_value())
+        };
+        let popcount = |m: IntValue<'ctx>| -> Res<IntValue<'ctx>> {
+            let c = llvm(cg.b.build_call(ctpop, &[m.into()], "pop"))?
+                .try_as_basic_value()
+                .basic()
+                .ok_or("ctpop returned void")?
+                .into_int_value();
+            llvm(cg.b.build_int_z_extend_or_bit_cast(c, i64t, "c"))
+        };
+        let mut out = i64t.vec_type(self.w).get_poison();
+        for lane in 0..self.w {
+            let li = i32t.const_int(lane as u64, false);
+            let ext = |v: V<'ctx>| llvm(cg.b.build_extract_element(v, li, "l"));
+            let k = ext(key)?.into_float_value();
+            let pstart = ext(blocks.start)?.into_int_value();
+            let qstart = ext(start)?.into_int_value();
+            // c1 ≤ n / b whole blocks, so the block loaded below starts at most at entry n: it
+            // then lies wholly past this column (in the next one or the padding) and the mask
+            // counts none of it.
+            let c1 = popcount(count(blocks.pivots, pstart, k)?)?;
+            let first = llvm(cg.b.build_int_mul(c1, cg.i64(b), "first"))?;
+            let at = llvm(cg.b.build_int_add(qstart, first, "at"))?;
+            let m = count(p, at, k)?;
+            // Entries first.. of this column: n - first of them, all b if that many.
+            let valid = llvm(cg.b.build_int_sub(cg.i64(n), first, "valid"))?;
+            let shift = llvm(cg.b.build_int_truncate(valid, ib, "sh"))?;
+            let one = ib.const_int(1, false);
+            let low = llvm(cg.b.build_int_sub(
+                llvm(cg.b.build_left_shift(one, shift, "bit"))?,
+                one,
+                "low",
+            ))?;
+            let whole = llvm(cg.b.build_int_compare(IntPredicate::UGE, valid, cg.i64(b), "whole"))?;
+            let keep =
+                llvm(cg.b.build_select(whole, ib.const_all_ones(), low, "keep"))?.into_int_value();
+            let c2 = popcount(llvm(cg.b.build_and(m, keep, "m"))?)?;
+            let total = llvm(cg.b.build_int_add(first, c2, "count"))?;
+            out = llvm(cg.b.build_insert_element(out, total, li, "cnt"))?;
+        }
+        Ok(out)
+    }
+
+    /// `x` rounded to float32 downwards (`down`) or upwards, per lane (±inf and NaN kept; finite
+    /// values beyond the float32 range become ±FLT_MAX on the side towards `x`).
+    fn round_f32(&self, x: V<'ctx>, down: bool) -> Res<V<'ctx>> {
+        let cg = self.cg;
+        let w = self.w;
+        let f32v = cg.vty(DType::F32, w);
+        let i32v = cg.ctx.i32_type().vec_type(w);
+        let t = llvm(cg.b.build_float_trunc(x, f32v, "t"))?;
+        let back = llvm(cg.b.build_float_ext(t, cg.vty(DType::F64, w), "tb"))?;
+        // Rounded past x: step one float32 towards x (bits - 1 moves towards zero for either
+        // sign, bits + 1 away from it; -0.0 stepping down becomes the smallest negative).
+        let past = cg.cmp(if down { P::OGT } else { P::OLT }, back, x)?;
+        let bits = llvm(cg.b.build_bit_cast(t, i32v, "tbits"))?.into_vector_value();
+        let nonneg =
+            llvm(cg.b.build_int_compare(IntPredicate::SGE, bits, i32v.const_zero(), "nonneg"))?;
+        let ones =
+            VectorType::const_vector(&vec![cg.ctx.i32_type().const_int(1, false); w as usize]);
+        let inc = llvm(cg.b.build_int_add(bits, ones, "inc"))?;
+        let dec = llvm(cg.b.build_int_sub(bits, ones, "dec"))?;
+        // Down: positive → dec, negative → inc. Up: positive → inc, negative → dec.
+        let stepped = if down {
+            cg.select(nonneg, dec, inc)?
+        } else {
+            cg.select(nonneg, inc, dec)?
+        };
+        let stepped = llvm(cg.b.build_bit_cast(stepped, f32v, "st"))?.into_vector_value();
+        cg.select(past, stepped, t)
     }
 
     /// [`Self::bound`] on `numpy.linspace(0, 1, n)` without a search: `floor(x (n - 1))` is
