@@ -76,6 +76,12 @@ struct Lower<'a, 'ctx> {
     variant: String,
 }
 
+/// Native float64 vectors per QuantileTransformer helper call. A call is one long chain of
+/// dependent latencies (two table loads, the interpolation, then the normal quantile's log, sqrt
+/// and rational), so one vector left most of the core idle; several independent vectors in one
+/// call overlap their chains (covariance's tX: 3 calls of 4 columns → 2 calls of 8).
+const QUANTILE_VECTORS: u32 = 2;
+
 /// Upper bound on the work lowered into one LLVM function (see [`parts`]).
 const PART_COST: usize = 24;
 
@@ -472,9 +478,22 @@ impl<'ctx> Lower<'_, 'ctx> {
 
     /// Copies `src` into `dst` starting at element `at`, converting precision if needed.
     fn copy(&self, src: Loc<'ctx>, dst: Loc<'ctx>, at: usize) -> Res<()> {
+        self.copy_run(src, 0, dst, at, src.len)
+    }
+
+    /// Copies elements `from..from + len` of `src` to `dst` from element `at`, in vectors.
+    fn copy_run(
+        &self,
+        src: Loc<'ctx>,
+        from: usize,
+        dst: Loc<'ctx>,
+        at: usize,
+        len: usize,
+    ) -> Res<()> {
         let cg = self.cg;
-        self.chunks(src.len, self.target.lanes(src.dt), |off, w| {
-            let v = cg.load_vec(src.dt, w, src.ptr, off)?;
+        self.chunks(len, self.target.lanes(src.dt), |off, w| {
+            let i = llvm(cg.b.build_int_add(off, cg.i64(from as u64), "i"))?;
+            let v = cg.load_vec(src.dt, w, src.ptr, i)?;
             let v = self.convert(v, src.dt, dst.dt, w)?;
             let o = llvm(cg.b.build_int_add(off, cg.i64(at as u64), "o"))?;
             cg.store_vec(v, dst.dt, dst.ptr, o)
@@ -651,10 +670,18 @@ impl<'ctx> Lower<'_, 'ctx> {
                 Ok(())
             }
             Op::Gather { indices } => {
+                // Runs of consecutive columns (a slice of the input, the usual case) are copied
+                // in vectors: element by element, a generator's 140-wide input split and
+                // concatenated again was a tenth of its tile's code.
                 let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
-                for (j, &src) in indices.iter().enumerate() {
-                    let v = cg.load_scalar(x.dt, x.ptr, cg.i64(src as u64))?;
-                    cg.store_scalar(v, y.dt, y.ptr, cg.i64(j as u64))?;
+                let mut j = 0;
+                while j < indices.len() {
+                    let run = 1 + indices[j..]
+                        .windows(2)
+                        .take_while(|p| p[1] == p[0] + 1)
+                        .count();
+                    self.copy_run(x, indices[j], y, j, run)?;
+                    j += run;
                 }
                 Ok(())
             }
@@ -681,7 +708,7 @@ impl<'ctx> Lower<'_, 'ctx> {
                 // Tables long enough for the two-level block search: b entries of padding, so
                 // the last column's last block can be loaded whole (they are never counted).
                 // Forward and inverse pad alike, so a tY and its inverse still share the table.
-                let blocks = quantile::block_size(nref);
+                let padding = quantile::block_size(nref);
                 // Quantiles fitted on float32 data are float32 values: stored as such, widened
                 // back exactly when loaded.
                 let qt = if all.iter().all(|&v| (v as f32) as f64 == v) {
@@ -689,11 +716,11 @@ impl<'ctx> Lower<'_, 'ctx> {
                 } else {
                     DType::F64
                 };
-                if let Some(b) = blocks {
+                if let Some(b) = padding {
                     all.extend(std::iter::repeat_n(0.0, b as usize));
                 }
                 let q = self.table(&format!("n{i}.quantiles"), &all, qt);
-                let blocks = blocks.filter(|_| !*inverse && *linspace);
+                let blocks = quantile::block_search(nref, *inverse, *linspace);
                 let pivots = match blocks {
                     Some(b) => {
                         let p: Vec<f64> = columns
@@ -704,23 +731,25 @@ impl<'ctx> Lower<'_, 'ctx> {
                     }
                     None => cg.ptr().const_null(),
                 };
-                // Columns in vectors of the target's float64 width, lane ℓ transforming one column
+                // Columns in vectors of QUANTILE_VECTORS native float64 vectors, lane ℓ transforming one column
                 // with that column's table; a last partial vector repeats its last column in the
                 // spare lanes, so one helper serves every column count. A call is bound by the
                 // latency of its table searches, so the call count is what costs: columns whose
                 // quantiles are strictly increasing go to the forward helper that finds both
                 // interpolation segments with one search, apart from columns with repeated
                 // quantiles (plateaus of a discrete feature), only where that takes no more calls.
-                let w = self.target.lanes(DType::F64).max(1) as usize;
+                // The inverse searches the references, so it keeps the columns in order.
+                let w = (QUANTILE_VECTORS * self.target.lanes(DType::F64)).max(1) as usize;
                 let (distinct, tied): (Vec<usize>, Vec<usize>) = (0..columns.len())
                     .partition(|&c| columns[c].quantiles.windows(2).all(|p| p[0] < p[1]));
                 let calls = |n: usize| n.div_ceil(w);
-                let (distinct, tied) =
-                    if calls(distinct.len()) + calls(tied.len()) > calls(columns.len()) {
-                        (Vec::new(), (0..columns.len()).collect())
-                    } else {
-                        (distinct, tied)
-                    };
+                let (distinct, tied) = if *inverse
+                    || calls(distinct.len()) + calls(tied.len()) > calls(columns.len())
+                {
+                    (Vec::new(), (0..columns.len()).collect())
+                } else {
+                    (distinct, tied)
+                };
                 for (group, distinct) in [(distinct, true), (tied, false)] {
                     if group.is_empty() {
                         continue;

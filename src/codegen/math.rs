@@ -21,12 +21,12 @@ use lamarrc_ir::{DType, UnaryOp};
 
 type V<'ctx> = VectorValue<'ctx>;
 
-fn width(v: V) -> u32 {
+pub(super) fn width(v: V) -> u32 {
     v.get_type().get_size()
 }
 
 /// Horner evaluation of `c[0] + c[1] x + …` (coefficients in increasing order).
-fn poly<'ctx>(cg: &Cg<'ctx>, dt: DType, c: &[f64], x: V<'ctx>) -> Res<V<'ctx>> {
+pub(super) fn poly<'ctx>(cg: &Cg<'ctx>, dt: DType, c: &[f64], x: V<'ctx>) -> Res<V<'ctx>> {
     let w = width(x);
     let mut acc = cg.splat(dt, w, c[c.len() - 1]);
     for &k in c[..c.len() - 1].iter().rev() {

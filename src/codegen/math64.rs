@@ -18,6 +18,7 @@
 //! relative; the fit, Horner's rule, the reduction of exp and three products each add about one). NaN stays NaN; ±inf and 0 map as in C.
 
 use super::cg::{llvm, Cg, Res};
+use super::math::{poly, width};
 use inkwell::types::VectorType;
 use inkwell::values::VectorValue;
 use inkwell::FloatPredicate as P;
@@ -31,10 +32,6 @@ const F64: DType = DType::F64;
 /// for |n| < 2^21.
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-
-fn width(v: V) -> u32 {
-    v.get_type().get_size()
-}
 
 fn k<'ctx>(cg: &Cg<'ctx>, w: u32, c: f64) -> V<'ctx> {
     cg.splat(F64, w, c)
@@ -52,16 +49,6 @@ fn to_bits<'ctx>(cg: &Cg<'ctx>, x: V<'ctx>) -> Res<V<'ctx>> {
 
 fn from_bits<'ctx>(cg: &Cg<'ctx>, i: V<'ctx>) -> Res<V<'ctx>> {
     Ok(llvm(cg.b.build_bit_cast(i, cg.vty(F64, width(i)), "f"))?.into_vector_value())
-}
-
-/// Horner evaluation of `c[0] + c[1] x + …`.
-fn poly<'ctx>(cg: &Cg<'ctx>, c: &[f64], x: V<'ctx>) -> Res<V<'ctx>> {
-    let w = width(x);
-    let mut acc = k(cg, w, c[c.len() - 1]);
-    for &ci in c[..c.len() - 1].iter().rev() {
-        acc = cg.fma(acc, x, k(cg, w, ci))?;
-    }
-    Ok(acc)
 }
 
 /// `exp(x)`.
@@ -97,7 +84,7 @@ fn exp_split<'ctx>(cg: &Cg<'ctx>, hi: V<'ctx>, lo: Option<V<'ctx>>) -> Res<V<'ct
     for j in 1..14 {
         taylor[j] = taylor[j - 1] / j as f64;
     }
-    let p = poly(cg, &taylor, r)?;
+    let p = poly(cg, F64, &taylor, r)?;
     // 2^n as two factors 2^n1 2^n2 (n in [-1076, 1025]: each factor's exponent stays normal).
     let ord = cg.cmp(P::ORD, n, n)?;
     let n = cg.select(ord, n, c(0.0))?;
@@ -151,7 +138,7 @@ pub fn log<'ctx>(cg: &Cg<'ctx>, x: V<'ctx>) -> Res<V<'ctx>> {
     let z = cg.fmul(s, s)?;
     // R = Σ 2 z^j / (2j + 1), j = 1..=10.
     let coeffs: Vec<f64> = (1..=10).map(|j| 2.0 / (2 * j + 1) as f64).collect();
-    let r = cg.fmul(z, poly(cg, &coeffs, z)?)?;
+    let r = cg.fmul(z, poly(cg, F64, &coeffs, z)?)?;
     let hfsq = cg.fmul(cg.fmul(f, f)?, c(0.5))?;
     let inner = cg.fma(s, cg.fadd(hfsq, r)?, cg.fmul(kf, c(LN2_LO))?)?;
     let y = cg.fma(kf, c(LN2_HI), cg.fsub(f, cg.fsub(hfsq, inner)?)?)?;
@@ -209,7 +196,7 @@ pub fn erfc<'ctx>(cg: &Cg<'ctx>, x: V<'ctx>) -> Res<V<'ctx>> {
     let c = |v: f64| k(cg, w, v);
     let z = cg.intrinsic("llvm.fabs", &[x])?;
     let zz = cg.fmul(z, z)?;
-    let near = cg.fsub(c(1.0), cg.fmul(z, poly(cg, &ERF_TAYLOR, zz)?)?)?;
+    let near = cg.fsub(c(1.0), cg.fmul(z, poly(cg, F64, &ERF_TAYLOR, zz)?)?)?;
     // t = K / (K + z) rounds, which moves the point where erfcx is evaluated to z' = K/t - K;
     // z - z' = s_e - ρ/t from the exact errors of the sum (TwoSum) and of the division (FMA
     // residual ρ), and a first-order step erfcx(z) ≈ erfcx(z') (1 + L (z - z')), with
@@ -220,7 +207,7 @@ pub fn erfc<'ctx>(cg: &Cg<'ctx>, x: V<'ctx>) -> Res<V<'ctx>> {
     let t = cg.fdiv(c(ERFC_K), s)?;
     let rho = cg.intrinsic("llvm.fma", &[cg.fneg(t)?, s, c(ERFC_K)])?;
     let dz = cg.fsub(s_e, cg.fdiv(rho, t)?)?;
-    let g = poly(cg, &ERFC_G, cg.fma(t, c(ERFC_A), c(ERFC_B))?)?;
+    let g = poly(cg, F64, &ERFC_G, cg.fma(t, c(ERFC_A), c(ERFC_B))?)?;
     let tg = cg.fmul(t, g)?;
     let l = cg.fsub(
         cg.fadd(z, z)?,

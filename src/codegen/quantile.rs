@@ -1,8 +1,11 @@
 //! QuantileTransformer's `_transform_col`, emitted once per module as internal functions
 //! `<W x double> f(<W x double> x, const T* quantiles, const double* references, i64 n,
-//! <W x i64> start)` per output distribution and direction, W the target's float64 width: lane ℓ
-//! transforms a column whose table starts at `quantiles + start[ℓ]`. Several columns in one vector interleave their table searches (each a
-//! chain of dependent loads), which a column at a time left to wait on memory latency. They reproduce scikit-learn bit for bit where it matters:
+//! <W x i64> start, const T* pivots, <W x i64> pivot_start)` per output distribution and
+//! direction, W the target's float64 width: lane ℓ transforms a column whose table starts at
+//! `quantiles + start[ℓ]` (and whose block pivots, see [`block_size`], at
+//! `pivots + pivot_start[ℓ]`). Several columns in one vector interleave their table searches
+//! (each a chain of dependent loads), which a column at a time left to wait on memory latency.
+//! They reproduce scikit-learn bit for bit where it matters:
 //!
 //! - forward: the average of numpy's ascending interpolation and the descending one
 //!   (`-interp(-x, -q[::-1], -r[::-1])`), so an input equal to a repeated quantile lands in the
@@ -20,7 +23,7 @@ use super::cg::{llvm, Cg, Res};
 use super::math;
 use inkwell::module::Linkage;
 use inkwell::types::VectorType;
-use inkwell::values::{FloatValue, FunctionValue, IntValue, PointerValue, VectorValue};
+use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::{FloatPredicate as P, IntPredicate};
 use lamarrc_ir::interp::{quantile_normal_clip, BOUNDS_THRESHOLD};
 use lamarrc_ir::{DType, Distribution};
@@ -30,11 +33,11 @@ use lamarrc_ir::{DType, Distribution};
 /// loaded, and `n` is a constant, so the searches unroll; the helper then ignores its last two
 /// arguments. `quantiles` is the precision the quantile table is stored in: float32 where every
 /// fitted value is a float32 (then widening it back is exact), halving the largest tables.
-/// `distinct`: every quantile table the helper will see is strictly increasing, so the forward
-/// direction's two bounds differ only where `x` equals a quantile and one search finds both.
-/// `blocks = Some(b)` (forward, computed references): the quantile tables are searched in two
-/// levels of `b`-wide vector comparisons (see [`block_size`]); the helper then takes the pivot
-/// table and each lane's pivot start as two more arguments.
+/// Forward only: `distinct`, every quantile table the helper will see is strictly increasing, so
+/// the two bounds differ only where `x` equals a quantile and one search finds both; `blocks`,
+/// from [`block_search`]: the quantile tables are searched in two levels of `b`-wide vector
+/// comparisons, with the pivot table and each lane's pivot start as the last two arguments
+/// (ignored otherwise).
 #[allow(clippy::too_many_arguments)]
 pub fn helper<'ctx>(
     cg: &Cg<'ctx>,
@@ -47,10 +50,12 @@ pub fn helper<'ctx>(
     width: u32,
     variant: &str,
 ) -> Res<FunctionValue<'ctx>> {
-    let distinct = distinct && !inverse;
-    let blocks = blocks.filter(|_| !inverse && linspace.is_some());
+    debug_assert!(
+        !inverse || !distinct && blocks.is_none(),
+        "forward-only options"
+    );
     let name = format!(
-        "lamarrc.quantile.{}.{}{}{}{}{}{variant}",
+        "lamarrc.quantile.{}.{}{}{}{}{}.w{width}{variant}",
         match dist {
             Distribution::Normal => "normal",
             Distribution::Uniform => "uniform",
@@ -166,6 +171,12 @@ pub fn block_size(n: usize) -> Option<u64> {
         .find(|&b| n >= 64 && (n as u64) <= b * b)
 }
 
+/// The block size when a transform searches its quantile tables by blocks: forward (the inverse
+/// searches the references) with computed references (the search needs `n` as a constant).
+pub fn block_search(n: usize, inverse: bool, linspace: bool) -> Option<u64> {
+    block_size(n).filter(|_| !inverse && linspace)
+}
+
 /// The pivots of [`block_size`] for one column: entry `b k + b - 1` for every block k that is
 /// whole, NaN (never counted) for a partial or absent block.
 pub fn block_pivots(quantiles: &[f64], b: u64) -> Vec<f64> {
@@ -181,6 +192,18 @@ struct Blocks<'ctx> {
     b: u64,
     pivots: PointerValue<'ctx>,
     start: V<'ctx>,
+}
+
+/// The segment an ascending interpolation used, for the descending one of the same table.
+struct Segment<'ctx> {
+    /// `xp[j] == x` for the last `j` with `xp[j] <= x`.
+    equal: V<'ctx>,
+    /// `fp[j]`.
+    fj: V<'ctx>,
+    slope: V<'ctx>,
+    /// The segment's upper end, `xp[s + 1]` and `fp[s + 1]`.
+    xs1: V<'ctx>,
+    fs1: V<'ctx>,
 }
 
 /// Emits the helper's body on vectors of `w` lanes: float64 values and int64 indices.
@@ -399,10 +422,9 @@ impl<'ctx> H<'_, 'ctx> {
         let ctpop = inkwell::intrinsics::Intrinsic::find("llvm.ctpop")
             .and_then(|f| f.get_declaration(&cg.module, &[ib.into()]))
             .ok_or("llvm.ctpop not found")?;
-        // Entries of `table` from `at` that satisfy `pred`, as a bit mask of b bits.
-        let count = |table: PointerValue<'ctx>, at: IntValue<'ctx>, k: FloatValue<'ctx>| {
+        // Entries of `table` from `at` that satisfy `pred` against `kv`, as a mask of b bits.
+        let count = |table: PointerValue<'ctx>, at: IntValue<'ctx>, kv: V<'ctx>| {
             let v = cg.load_vec(dt, b as u32, table, at)?;
-            let kv = cg.splat_val(k, b as u32)?;
             let m = cg.cmp(pred, v, kv)?;
             Ok::<_, String>(llvm(cg.b.build_bit_cast(m, ib, "mask"))?.into_int_value())
         };
@@ -418,16 +440,16 @@ impl<'ctx> H<'_, 'ctx> {
         for lane in 0..self.w {
             let li = i32t.const_int(lane as u64, false);
             let ext = |v: V<'ctx>| llvm(cg.b.build_extract_element(v, li, "l"));
-            let k = ext(key)?.into_float_value();
+            let kv = cg.splat_val(ext(key)?.into_float_value(), b as u32)?;
             let pstart = ext(blocks.start)?.into_int_value();
             let qstart = ext(start)?.into_int_value();
             // c1 ≤ n / b whole blocks, so the block loaded below starts at most at entry n: it
             // then lies wholly past this column (in the next one or the padding) and the mask
             // counts none of it.
-            let c1 = popcount(count(blocks.pivots, pstart, k)?)?;
+            let c1 = popcount(count(blocks.pivots, pstart, kv)?)?;
             let first = llvm(cg.b.build_int_mul(c1, cg.i64(b), "first"))?;
             let at = llvm(cg.b.build_int_add(qstart, first, "at"))?;
-            let m = count(p, at, k)?;
+            let m = count(p, at, kv)?;
             // Entries first.. of this column: n - first of them, all b if that many.
             let valid = llvm(cg.b.build_int_sub(cg.i64(n), first, "valid"))?;
             let shift = llvm(cg.b.build_int_truncate(valid, ib, "sh"))?;
@@ -547,8 +569,8 @@ impl<'ctx> H<'_, 'ctx> {
         Ok(self.interp_up_from(x, xp, fp, n, hi)?.0)
     }
 
-    /// [`Self::interp_up`] given `hi`, the upper bound of `x` in `xp`; also returns whether
-    /// `xp[hi - 1] == x`.
+    /// [`Self::interp_up`] given `hi`, the upper bound of `x` in `xp`; also returns the
+    /// segment it interpolated on (see [`Segment`]).
     fn interp_up_from(
         &self,
         x: V<'ctx>,
@@ -556,23 +578,46 @@ impl<'ctx> H<'_, 'ctx> {
         fp: Table<'ctx>,
         n: IntValue<'ctx>,
         hi: V<'ctx>,
-    ) -> Res<(V<'ctx>, V<'ctx>)> {
+    ) -> Res<(V<'ctx>, Segment<'ctx>)> {
         let cg = self.cg;
         let nv = self.splat_i(n)?;
         let last = self.isub(nv, self.ci(1))?;
         let (x0, xl) = (self.at(xp, self.ci(0))?, self.at(xp, last)?);
         let (f0, fl) = (self.at(fp, self.ci(0))?, self.at(fp, last)?);
-        // j = hi - 1 (the last xp[j] <= x); clamped for lanes outside the table.
+        // j = hi - 1 (the last xp[j] <= x), clamped for lanes outside the table; the segment
+        // [s, s + 1] is j's but for j = last, whose value is fp[last] whatever the segment. Four
+        // table loads: xp[j] and fp[j] are the segment's first entries or the last ones.
         let j = self.clamp_index(self.isub(hi, self.ci(1))?, nv)?;
-        let jseg = self.clamp_index(j, last)?;
-        let inner = self.segment(xp, fp, jseg, x, j)?;
-        let equal = cg.cmp(P::OEQ, self.at(xp, j)?, x)?;
-        let hit = self.or(self.eq_i(j, last)?, equal)?;
-        let y = cg.select(hit, self.at(fp, j)?, inner)?;
+        let s = self.clamp_index(j, last)?;
+        let s1 = self.iadd(s, self.ci(1))?;
+        let (xs, xs1, fs, fs1) = (
+            self.at(xp, s)?,
+            self.at(xp, s1)?,
+            self.at(fp, s)?,
+            self.at(fp, s1)?,
+        );
+        // numpy's `(fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) * (x - xp[j]) + fp[j]`, in its order.
+        let slope = cg.fdiv(cg.fsub(fs1, fs)?, cg.fsub(xs1, xs)?)?;
+        let inner = cg.fadd(cg.fmul(slope, cg.fsub(x, xs)?)?, fs)?;
+        let is_last = self.eq_i(j, last)?;
+        let equal = cg.cmp(P::OEQ, cg.select(is_last, xl, xs)?, x)?;
+        let fj = cg.select(is_last, fl, fs)?;
+        let hit = self.or(is_last, equal)?;
+        let y = cg.select(hit, fj, inner)?;
         let y = cg.select(cg.cmp(P::OGT, x, xl)?, fl, y)?;
         let y = cg.select(cg.cmp(P::OLT, x, x0)?, f0, y)?;
         // NaN in, NaN out (every comparison above is false for NaN).
-        Ok((cg.select(cg.cmp(P::UNO, x, x)?, x, y)?, equal))
+        let y = cg.select(cg.cmp(P::UNO, x, x)?, x, y)?;
+        Ok((
+            y,
+            Segment {
+                equal,
+                fj,
+                slope,
+                xs1,
+                fs1,
+            },
+        ))
     }
 
     /// scikit-learn's `BOUNDS_THRESHOLD` masks of `_transform_col`: lanes at or beyond the lower
@@ -609,21 +654,22 @@ impl<'ctx> H<'_, 'ctx> {
         let (q0, ql) = (self.at(q, self.ci(0))?, self.at(q, last)?);
         let (below, above) = self.bounds_masks(dist, x, q0, ql)?;
         let hi = self.bound(q, n, x, false)?;
-        let (up, equal) = self.interp_up_from(x, q, r, n, hi)?;
+        let (up, seg) = self.interp_up_from(x, q, r, n, hi)?;
         // Descending interpolation on the ascending table: m = first index with q[m] >= x, the
-        // strict lower bound. Without repeated values it is `hi`, less one where q[hi - 1] == x.
-        let lower = if distinct {
-            let at_entry =
-                llvm(cg.b.build_and(equal, self.icmp(IntPredicate::SGT, hi, self.ci(0))?, "eq"))?;
-            self.isub(hi, self.zext(at_entry)?)?
+        // strict lower bound. Without repeated values it is `hi`, less one where q[hi - 1] == x:
+        // the same segment as the ascending one, interpolated from its other end (the same
+        // slope, bit for bit), or that entry's reference on a hit.
+        let down = if distinct {
+            let inner = cg.fadd(cg.fmul(seg.slope, cg.fsub(x, seg.xs1)?)?, seg.fs1)?;
+            cg.select(seg.equal, seg.fj, inner)?
         } else {
-            self.bound(q, n, x, true)?
+            let lower = self.bound(q, n, x, true)?;
+            let m = self.clamp_index(lower, nv)?;
+            let m1 = self.clamp_index(self.isub(m, self.ci(1))?, last)?;
+            let inner = self.segment(q, r, m1, x, m)?;
+            let hit = cg.cmp(P::OEQ, self.at(q, m)?, x)?;
+            cg.select(hit, self.at(r, m)?, inner)?
         };
-        let m = self.clamp_index(lower, nv)?;
-        let m1 = self.clamp_index(self.isub(m, self.ci(1))?, last)?;
-        let inner = self.segment(q, r, m1, x, m)?;
-        let hit = cg.cmp(P::OEQ, self.at(q, m)?, x)?;
-        let down = cg.select(hit, self.at(r, m)?, inner)?;
         let down = cg.select(cg.cmp(P::OGT, x, ql)?, self.at(r, last)?, down)?;
         let down = cg.select(cg.cmp(P::OLT, x, q0)?, self.at(r, self.ci(0))?, down)?;
         let y = cg.fmul(self.c(0.5), cg.fadd(up, down)?)?;
