@@ -731,9 +731,9 @@ impl<'ctx> Lower<'_, 'ctx> {
                     }
                     None => cg.ptr().const_null(),
                 };
-                // Columns in vectors of QUANTILE_VECTORS native float64 vectors, lane ℓ transforming one column
-                // with that column's table; a last partial vector repeats its last column in the
-                // spare lanes, so one helper serves every column count. A call is bound by the
+                // Columns in vectors of QUANTILE_VECTORS native float64 vectors, lane ℓ
+                // transforming one column with that column's table; a last partial vector repeats
+                // its last column in the spare lanes, so one helper serves every column count. A call is bound by the
                 // latency of its table searches, so the call count is what costs: columns whose
                 // quantiles are strictly increasing go to the forward helper that finds both
                 // interpolation segments with one search, apart from columns with repeated
