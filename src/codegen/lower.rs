@@ -720,7 +720,7 @@ impl<'ctx> Lower<'_, 'ctx> {
                     all.extend(std::iter::repeat_n(0.0, b as usize));
                 }
                 let q = self.table(&format!("n{i}.quantiles"), &all, qt);
-                let blocks = quantile::block_search(nref, *inverse, *linspace);
+                let blocks = quantile::block_search(nref, *inverse, *linspace, qt);
                 let pivots = match blocks {
                     Some(b) => {
                         let p: Vec<f64> = columns
@@ -731,67 +731,54 @@ impl<'ctx> Lower<'_, 'ctx> {
                     }
                     None => cg.ptr().const_null(),
                 };
-                // Columns in vectors of QUANTILE_VECTORS native float64 vectors, lane ℓ
-                // transforming one column with that column's table; a last partial vector repeats
-                // its last column in the spare lanes, so one helper serves every column count. A call is bound by the
+                // Columns in calls of up to QUANTILE_VECTORS native float64 vectors, lane ℓ
+                // transforming one column with that column's table. A call is bound by the
                 // latency of its table searches, so the call count is what costs: columns whose
                 // quantiles are strictly increasing go to the forward helper that finds both
                 // interpolation segments with one search, apart from columns with repeated
-                // quantiles (plateaus of a discrete feature), only where that takes no more calls.
+                // quantiles (plateaus of a discrete feature), only where that takes no more calls;
+                // each call is only as many vectors wide as its columns need (covariance's tX:
+                // six columns in one call of two vectors, three in a call of one).
                 // The inverse searches the references, so it keeps the columns in order.
-                let w = (QUANTILE_VECTORS * self.target.lanes(DType::F64)).max(1) as usize;
+                let native = self.target.lanes(DType::F64).max(1) as usize;
+                let wmax = QUANTILE_VECTORS as usize * native;
+                // Calls of at most `wmax` lanes, each as many native vectors wide as it needs.
+                let widths = |n: usize| -> Vec<usize> {
+                    (0..n)
+                        .step_by(wmax)
+                        .map(|c| (n - c).min(wmax).div_ceil(native) * native)
+                        .collect()
+                };
                 let (distinct, tied): (Vec<usize>, Vec<usize>) = (0..columns.len())
                     .partition(|&c| columns[c].quantiles.windows(2).all(|p| p[0] < p[1]));
-                let calls = |n: usize| n.div_ceil(w);
-                let (distinct, tied) = if *inverse
-                    || calls(distinct.len()) + calls(tied.len()) > calls(columns.len())
-                {
+                let calls = |n: usize| widths(n).len();
+                let split = calls(distinct.len()) + calls(tied.len()) <= calls(columns.len());
+                let (distinct, tied) = if *inverse || !split {
                     (Vec::new(), (0..columns.len()).collect())
                 } else {
                     (distinct, tied)
                 };
                 for (group, distinct) in [(distinct, true), (tied, false)] {
-                    if group.is_empty() {
-                        continue;
-                    }
-                    let helper = quantile::helper(
-                        cg,
-                        *distribution,
-                        *inverse,
-                        linspace.then_some(nref),
-                        qt,
-                        distinct,
-                        blocks,
-                        w as u32,
-                        &self.variant,
-                    )?;
-                    for cols in group.chunks(w) {
-                        let lane = |l: usize| cols[l.min(cols.len() - 1)];
-                        let xv = self.load_lanes(x, cols, w)?;
-                        let starts: Vec<_> =
-                            (0..w).map(|l| cg.i64((lane(l) * nref) as u64)).collect();
-                        let pivot_starts: Vec<_> = (0..w)
-                            .map(|l| cg.i64(lane(l) as u64 * blocks.unwrap_or(0)))
-                            .collect();
-                        let call = llvm(cg.b.build_call(
-                            helper,
-                            &[
-                                xv.into(),
-                                q.into(),
-                                r.into(),
-                                cg.i64(nref as u64).into(),
-                                VectorType::const_vector(&starts).into(),
-                                pivots.into(),
-                                VectorType::const_vector(&pivot_starts).into(),
-                            ],
-                            "q",
-                        ))?;
-                        let v = call
-                            .try_as_basic_value()
-                            .basic()
-                            .ok_or("void quantile helper")?
-                            .into_vector_value();
-                        self.store_lanes(v, y, cols)?;
+                    let mut rest = &group[..];
+                    for w in widths(group.len()) {
+                        let (cols, more) = rest.split_at(rest.len().min(w));
+                        rest = more;
+                        self.quantile_call(
+                            x,
+                            y,
+                            cols,
+                            w,
+                            *distribution,
+                            *inverse,
+                            nref,
+                            *linspace,
+                            qt,
+                            distinct,
+                            blocks,
+                            q,
+                            r,
+                            pivots,
+                        )?;
                     }
                 }
                 Ok(())
@@ -810,6 +797,65 @@ impl<'ctx> Lower<'_, 'ctx> {
                 Ok(())
             }
         }
+    }
+
+    /// One call of the QuantileTransformer helper transforming columns `cols` of `x` into `y`
+    /// in `w` lanes (a partial vector repeats its last column in the spare lanes).
+    #[allow(clippy::too_many_arguments)]
+    fn quantile_call(
+        &self,
+        x: Loc<'ctx>,
+        y: Loc<'ctx>,
+        cols: &[usize],
+        w: usize,
+        dist: lamarrc_ir::Distribution,
+        inverse: bool,
+        nref: usize,
+        linspace: bool,
+        qt: DType,
+        distinct: bool,
+        blocks: Option<u64>,
+        q: PointerValue<'ctx>,
+        r: PointerValue<'ctx>,
+        pivots: PointerValue<'ctx>,
+    ) -> Res<()> {
+        let cg = self.cg;
+        let helper = quantile::helper(
+            cg,
+            dist,
+            inverse,
+            linspace.then_some(nref),
+            qt,
+            distinct,
+            blocks,
+            w as u32,
+            &self.variant,
+        )?;
+        let lane = |l: usize| cols[l.min(cols.len() - 1)];
+        let xv = self.load_lanes(x, cols, w)?;
+        let starts: Vec<_> = (0..w).map(|l| cg.i64((lane(l) * nref) as u64)).collect();
+        let pivot_starts: Vec<_> = (0..w)
+            .map(|l| cg.i64(lane(l) as u64 * blocks.unwrap_or(0)))
+            .collect();
+        let call = llvm(cg.b.build_call(
+            helper,
+            &[
+                xv.into(),
+                q.into(),
+                r.into(),
+                cg.i64(nref as u64).into(),
+                VectorType::const_vector(&starts).into(),
+                pivots.into(),
+                VectorType::const_vector(&pivot_starts).into(),
+            ],
+            "q",
+        ))?;
+        let v = call
+            .try_as_basic_value()
+            .basic()
+            .ok_or("void quantile helper")?
+            .into_vector_value();
+        self.store_lanes(v, y, cols)
     }
 
     /// `activation(x · W + b)` as explicit vectors, for every row of the tile at once.

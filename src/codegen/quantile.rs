@@ -172,9 +172,13 @@ pub fn block_size(n: usize) -> Option<u64> {
 }
 
 /// The block size when a transform searches its quantile tables by blocks: forward (the inverse
-/// searches the references) with computed references (the search needs `n` as a constant).
-pub fn block_search(n: usize, inverse: bool, linspace: bool) -> Option<u64> {
-    block_size(n).filter(|_| !inverse && linspace)
+/// searches the references) with computed references (the search needs `n` as a constant), on
+/// float32 tables. A float64 block is twice the vectors to load and compare per level, and its
+/// code was a third of the library's; float64 tables are tY's (fitted after a float64 step such
+/// as a decorrelation), whose forward transform is off the chain's path, so they keep the
+/// halving search.
+pub fn block_search(n: usize, inverse: bool, linspace: bool, table: DType) -> Option<u64> {
+    block_size(n).filter(|_| !inverse && linspace && table == DType::F32)
 }
 
 /// The pivots of [`block_size`] for one column: entry `b k + b - 1` for every block k that is
