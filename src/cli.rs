@@ -61,7 +61,9 @@ impl EmitArg {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TargetArgs {
-    /// CPU to generate code for: x86-64-v2, x86-64-v3 (default), x86-64-v4, native, or an LLVM CPU name.
+    /// CPU to generate code for: x86-64-v2, x86-64-v3, x86-64-v4, native, or an LLVM CPU name;
+    /// a comma-separated list of levels builds each, picked at load time. Default: x86-64-v3,
+    /// with x86-64-v4 tiles for the batched entry points picked at load time.
     #[arg(long = "target-cpu")]
     pub target_cpu: Option<String>,
     /// LLVM optimisation level.
@@ -81,9 +83,18 @@ impl TargetArgs {
             .map(|c| c.split(',').map(str::trim).collect())
             .unwrap_or_default();
         if cpus.len() <= 1 {
+            // The default: the portable x86-64-v3 baseline, with AVX-512 tiles for the batched
+            // entry points picked at load time where the CPU has them. A CPU named alone gets
+            // code for that CPU only.
+            let batch_variants = if cpus.is_empty() && cfg!(target_arch = "x86_64") {
+                vec![TargetSpec::new("x86-64-v4")]
+            } else {
+                Vec::new()
+            };
             return Ok(Options {
                 target: cpus.first().map(|c| TargetSpec::new(c)).unwrap_or_default(),
                 variants: Vec::new(),
+                batch_variants,
                 opt_level: self.opt_level,
                 llvm_passes: self.llvm_passes.clone(),
             });
@@ -99,6 +110,7 @@ impl TargetArgs {
         Ok(Options {
             target: variants[0].clone(),
             variants,
+            batch_variants: Vec::new(),
             opt_level: self.opt_level,
             llvm_passes: self.llvm_passes.clone(),
         })

@@ -31,14 +31,21 @@ fn case(name: &str) -> String {
 fn exported(path: &Path) -> Vec<String> {
     let data = std::fs::read(path).unwrap();
     let file = object::File::parse(&*data).unwrap();
+    // The batched entry points of the default library are IFUNCs, which `object` does not
+    // count as definitions.
+    let defined = |s: &object::Symbol| {
+        let ifunc = matches!(s.flags(), object::SymbolFlags::Elf { st_info, .. }
+            if st_info & 0xf == object::elf::STT_GNU_IFUNC);
+        (s.is_definition() || ifunc) && !s.is_undefined()
+    };
     let syms: Vec<String> = if path.extension().is_some_and(|e| e == "so") {
         file.dynamic_symbols()
-            .filter(|s| s.is_definition())
+            .filter(|s| defined(s))
             .filter_map(|s| s.name().ok().map(str::to_owned))
             .collect()
     } else {
         file.symbols()
-            .filter(|s| s.is_definition() && s.is_global())
+            .filter(|s| defined(s) && s.is_global())
             .filter_map(|s| s.name().ok().map(str::to_owned))
             .collect()
     };

@@ -24,6 +24,8 @@ impl Jit {
         let ctx_ref: &'static Context = unsafe { &*(ctx.as_ref() as *const Context) };
         let opts = Options {
             target: TargetSpec::native(),
+            // Code for this CPU only: no load-time selection.
+            batch_variants: Vec::new(),
             ..opts.clone()
         };
         let built = build(ctx_ref, m, &opts)?;

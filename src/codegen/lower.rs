@@ -6,6 +6,7 @@
 //! elementwise op runs over vector chunks of the target's width.
 
 use super::cg::{llvm, Cg, Res};
+use super::dense;
 use super::math;
 use super::quantile;
 use inkwell::module::Linkage;
@@ -74,6 +75,9 @@ struct Lower<'a, 'ctx> {
     /// Suffix of this CPU variant's symbols (empty without multiversioning); calls go to the
     /// callee of the same variant.
     variant: String,
+    /// The variant whose row functions a tile calls for callees without a tile: `variant`,
+    /// but for tiles compiled only for the batched entry points (see `Options::batch_variants`).
+    row_variant: String,
 }
 
 /// Native float64 vectors per QuantileTransformer helper call. A call is one long chain of
@@ -124,6 +128,9 @@ pub fn part_symbol(symbol: &str, k: usize) -> String {
 /// consecutive rows of row-major inputs (`rows = 1`: the exported row function; more: a tile
 /// for the batched entry point, whose Dense layers reuse every weight load across the rows).
 /// Returns the function and the part functions it calls (empty when it is lowered whole).
+/// `variant` suffixes its symbols and its callees'; `row_variant` is the variant of the row
+/// functions a tile calls for callees without tiles (see `Options::batch_variants`).
+#[allow(clippy::too_many_arguments)]
 pub fn lower_function<'ctx>(
     cg: &Cg<'ctx>,
     f: &Function,
@@ -132,6 +139,7 @@ pub fn lower_function<'ctx>(
     target: TargetShape,
     rows: u32,
     variant: &str,
+    row_variant: &str,
 ) -> Result<(FunctionValue<'ctx>, Vec<FunctionValue<'ctx>>), String> {
     let ptr = cg.ptr();
     let params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
@@ -167,6 +175,7 @@ pub fn lower_function<'ctx>(
         target,
         rows,
         variant,
+        row_variant,
     };
     let ranges = parts(f);
     let mut part_fns = Vec::new();
@@ -229,6 +238,7 @@ struct Shape<'s> {
     target: TargetShape,
     rows: u32,
     variant: &'s str,
+    row_variant: &'s str,
 }
 
 /// Lowers the nodes in `range` of `f` into `func` at the builder's position, values in the
@@ -293,6 +303,7 @@ impl<'a, 'ctx> Lower<'a, 'ctx> {
             rows,
             cur_row: std::cell::Cell::new(None),
             variant: shape.variant.to_string(),
+            row_variant: shape.row_variant.to_string(),
         })
     }
 }
@@ -438,42 +449,9 @@ impl<'ctx> Lower<'_, 'ctx> {
         &self,
         len: usize,
         chunk: u32,
-        mut body: impl FnMut(IntValue<'ctx>, u32) -> Res<()>,
+        body: impl FnMut(IntValue<'ctx>, u32) -> Res<()>,
     ) -> Res<()> {
-        let cg = self.cg;
-        let chunk = chunk.max(1);
-        let full = len / chunk as usize;
-        let tail = (len % chunk as usize) as u32;
-        if full <= 4 {
-            for c in 0..full {
-                body(cg.i64((c * chunk as usize) as u64), chunk)?;
-            }
-        } else {
-            let pre = cg.b.get_insert_block().ok_or("no block")?;
-            let head = cg.ctx.append_basic_block(self.func, "chunk");
-            let done = cg.ctx.append_basic_block(self.func, "chunk.done");
-            llvm(cg.b.build_unconditional_branch(head))?;
-            cg.b.position_at_end(head);
-            let i = llvm(cg.b.build_phi(cg.ctx.i64_type(), "c"))?;
-            let iv = i.as_basic_value().into_int_value();
-            let offset = llvm(cg.b.build_int_mul(iv, cg.i64(chunk as u64), "off"))?;
-            body(offset, chunk)?;
-            let next = llvm(cg.b.build_int_add(iv, cg.i64(1), "next"))?;
-            let cont = llvm(cg.b.build_int_compare(
-                inkwell::IntPredicate::ULT,
-                next,
-                cg.i64(full as u64),
-                "more",
-            ))?;
-            let latch = cg.b.get_insert_block().ok_or("no block")?;
-            llvm(cg.b.build_conditional_branch(cont, head, done))?;
-            i.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
-            cg.b.position_at_end(done);
-        }
-        if tail > 0 {
-            body(cg.i64((full * chunk as usize) as u64), tail)?;
-        }
-        Ok(())
+        self.cg.chunks(len, chunk, 4, body)
     }
 
     /// Copies `src` into `dst` starting at element `at`, converting precision if needed.
@@ -567,16 +545,18 @@ impl<'ctx> Lower<'_, 'ctx> {
     /// function over the same rows. Never inlined, so each sub-step is compiled once.
     fn call(&self, i: usize, callee: &str) -> Res<()> {
         let cg = self.cg;
-        let callee = format!("{callee}{}", self.variant);
+        let name = callee;
+        let callee = format!("{name}{}", self.variant);
         let tile = (self.rows > 1)
             .then(|| cg.module.get_function(&tile_symbol(&callee, self.rows)))
             .flatten();
         if self.rows > 1 && tile.is_none() {
             // The callee batches row by row: call its row function for each row of the tile.
+            let row_callee = format!("{name}{}", self.row_variant);
             let target = cg
                 .module
-                .get_function(&callee)
-                .ok_or_else(|| format!("`{callee}` is not emitted before its caller"))?;
+                .get_function(&row_callee)
+                .ok_or_else(|| format!("`{row_callee}` is not emitted before its caller"))?;
             return self.per_row(|l| {
                 let mut args: Vec<inkwell::values::BasicMetadataValueEnum> =
                     vec![l.loc(i)?.ptr.into()];
@@ -858,14 +838,9 @@ impl<'ctx> Lower<'_, 'ctx> {
         self.store_lanes(v, y, cols)
     }
 
-    /// `activation(x · W + b)` as explicit vectors, for every row of the tile at once.
-    ///
-    /// The outputs are split into blocks; for each block, a loop over the inputs loads the
-    /// block's run of weights `W[k, block]` once (Keras' row-major `inputs × units` layout makes
-    /// it contiguous) and, for each row `r`, broadcasts `x[r, k]` and accumulates into that row's
-    /// accumulators. One row streams the weights exactly once with 8 independent accumulators;
-    /// a tile of R rows reuses each weight load R times, with the block narrowed so that all
-    /// R × block accumulators stay in registers.
+    /// `activation(x · W + b)` (+ a fused skip connection) for every row of the tile, by a
+    /// call to the kernel of this layer's shape, or inline for a small layer (see
+    /// [`super::dense`]).
     fn dense(
         &self,
         i: usize,
@@ -877,122 +852,44 @@ impl<'ctx> Lower<'_, 'ctx> {
     ) -> Res<()> {
         let cg = self.cg;
         let (x, y) = (self.arg(i, 0)?, self.loc(i)?);
-        let dt = y.dt;
-        let n_in = x.len;
-        let rows = self.rows as usize;
-        let w_tab = self.table(&format!("n{i}.kernel"), kernel, dt);
-        let b_tab = bias.map(|b| self.table(&format!("n{i}.bias"), b, dt));
-        let lanes = self.target.lanes(dt) as usize;
-        let vectors = if rows == 1 {
-            8
-        } else {
-            ((self.target.vector_registers() as usize - 4) / rows).max(1)
-        };
-        let block = vectors * lanes;
-        // Blocks of equal width run as a loop over `j0` (one copy of the block's code rather
-        // than one per block: a tile's Dense layers were most of the library's code and of its
-        // compile time); a narrower last block follows.
-        self.chunks(units, block as u32, |j0, bw| {
-            let bw = bw as usize;
-            let at = |c: usize| -> Res<IntValue<'ctx>> {
-                llvm(cg.b.build_int_add(j0, cg.i64(c as u64), "j"))
-            };
-            // One accumulator per row and native vector (the last one possibly narrower): LLVM
-            // keeps each in a register, whatever the block width.
-            let widths: Vec<(usize, u32)> = (0..bw)
-                .step_by(lanes)
-                .map(|c| (c, lanes.min(bw - c) as u32))
-                .collect();
-            let inits: Vec<VectorValue> = widths
-                .iter()
-                .map(|&(c, w)| match b_tab {
-                    Some(b) => cg.load_vec(dt, w, b, at(c)?),
-                    None => Ok(cg.vty(dt, w).const_zero()),
-                })
-                .collect::<Res<_>>()?;
-            let accs: Vec<Vec<VectorValue>> = if n_in == 0 {
-                vec![inits.clone(); rows]
-            } else {
-                let pre = cg.b.get_insert_block().ok_or("no block")?;
-                let head = cg.ctx.append_basic_block(self.func, "dense");
-                let done = cg.ctx.append_basic_block(self.func, "dense.done");
-                llvm(cg.b.build_unconditional_branch(head))?;
-                cg.b.position_at_end(head);
-                let k = llvm(cg.b.build_phi(cg.ctx.i64_type(), "k"))?;
-                let phis: Vec<Vec<_>> = (0..rows)
-                    .map(|_| {
-                        widths
-                            .iter()
-                            .map(|&(_, w)| llvm(cg.b.build_phi(cg.vty(dt, w), "acc")))
-                            .collect::<Res<Vec<_>>>()
-                    })
-                    .collect::<Res<_>>()?;
-                let kv = k.as_basic_value().into_int_value();
-                let row = llvm(cg.b.build_int_mul(kv, cg.i64(units as u64), "wrow"))?;
-                let wvs: Vec<VectorValue> = widths
-                    .iter()
-                    .map(|&(c, w)| {
-                        let wi = llvm(cg.b.build_int_add(row, at(c)?, "at"))?;
-                        cg.load_vec(dt, w, w_tab, wi)
-                    })
-                    .collect::<Res<_>>()?;
-                let mut next_accs = Vec::with_capacity(rows);
-                for (r, row_phis) in phis.iter().enumerate() {
-                    let xi = llvm(cg.b.build_int_add(kv, cg.i64((r * n_in) as u64), "xi"))?;
-                    let xs = cg.load_scalar(x.dt, x.ptr, xi)?;
-                    let xs = if x.dt == dt {
-                        xs
-                    } else {
-                        llvm(cg.b.build_float_cast(xs, cg.fty(dt), "xc"))?
-                    };
-                    let mut row_next = Vec::with_capacity(widths.len());
-                    for ((phi, wv), &(_, w)) in row_phis.iter().zip(&wvs).zip(&widths) {
-                        let xb = cg.splat_val(xs, w)?;
-                        row_next.push(cg.fma(xb, *wv, phi.as_basic_value().into_vector_value())?);
-                    }
-                    next_accs.push(row_next);
-                }
-                let next = llvm(cg.b.build_int_add(kv, cg.i64(1), "k1"))?;
-                let more = llvm(cg.b.build_int_compare(
-                    inkwell::IntPredicate::ULT,
-                    next,
-                    cg.i64(n_in as u64),
-                    "more",
-                ))?;
-                let latch = cg.b.get_insert_block().ok_or("no block")?;
-                llvm(cg.b.build_conditional_branch(more, head, done))?;
-                k.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
-                for (row_phis, row_next) in phis.iter().zip(&next_accs) {
-                    for ((phi, nxt), init) in row_phis.iter().zip(row_next).zip(&inits) {
-                        phi.add_incoming(&[(init, pre), (nxt, latch)]);
-                    }
-                }
-                cg.b.position_at_end(done);
-                next_accs
-            };
-            for (r, row_accs) in accs.into_iter().enumerate() {
-                for (acc, &(c, _)) in row_accs.into_iter().zip(&widths) {
-                    let yi = llvm(cg.b.build_int_add(at(c)?, cg.i64((r * units) as u64), "yi"))?;
-                    cg.store_vec(acc, dt, y.ptr, yi)?;
-                }
-            }
-            Ok(())
-        })?;
-        // The activation (and a fused skip connection) runs as a vector loop over the stored
-        // sums: applied to every accumulator in place it would make one huge basic block, and
-        // LLVM's register allocator is superlinear in block size (compile time went from
-        // 0.4 s to 3 s).
+        let w = self.table(&format!("n{i}.kernel"), kernel, y.dt);
+        let b = bias.map(|b| self.table(&format!("n{i}.bias"), b, y.dt));
         let skip = skip.map(|k| self.base(k));
-        if !act.is_identity() || skip.is_some() {
-            self.chunks(rows * units, lanes as u32, |off, w| {
-                let v = cg.load_vec(dt, w, y.ptr, off)?;
-                let mut v = math::unary(cg, act, dt, v)?;
-                if let Some(r) = skip {
-                    v = cg.fadd(v, cg.load_vec(dt, w, r.ptr, off)?)?;
-                }
-                cg.store_vec(v, dt, y.ptr, off)
-            })?;
+        let layer = dense::Layer {
+            n_in: x.len,
+            units,
+            rows: self.rows,
+            x_dt: x.dt,
+            dt: y.dt,
+            act,
+            bias: b.is_some(),
+            skip: skip.is_some(),
+        };
+        if x.len * units < dense::KERNEL_MIN_WEIGHTS {
+            return dense::emit(
+                cg,
+                self.target,
+                &layer,
+                y.ptr,
+                x.ptr,
+                w,
+                b,
+                skip.map(|r| r.ptr),
+            );
         }
+        let f = dense::kernel(cg, self.target, &layer, &self.variant)?;
+        let null = cg.ptr().const_null();
+        llvm(cg.b.build_call(
+            f,
+            &[
+                y.ptr.into(),
+                x.ptr.into(),
+                w.into(),
+                b.unwrap_or(null).into(),
+                skip.map_or(null, |r| r.ptr).into(),
+            ],
+            "",
+        ))?;
         Ok(())
     }
 
