@@ -43,7 +43,6 @@ fn llvm_ir_of_a_tiny_model() {
     let opts = lamarrc::codegen::Options {
         target: lamarrc::codegen::TargetSpec::new("x86-64-v3"),
         variants: Vec::new(),
-        batch_variants: Vec::new(),
         opt_level: 3,
         llvm_passes: None,
     };

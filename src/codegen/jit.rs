@@ -25,7 +25,7 @@ impl Jit {
         let opts = Options {
             target: TargetSpec::native(),
             // Code for this CPU only: no load-time selection.
-            batch_variants: Vec::new(),
+            variants: Vec::new(),
             ..opts.clone()
         };
         let built = build(ctx_ref, m, &opts)?;

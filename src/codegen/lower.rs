@@ -75,9 +75,6 @@ struct Lower<'a, 'ctx> {
     /// Suffix of this CPU variant's symbols (empty without multiversioning); calls go to the
     /// callee of the same variant.
     variant: String,
-    /// The variant whose row functions a tile calls for callees without a tile: `variant`,
-    /// but for tiles compiled only for the batched entry points (see `Options::batch_variants`).
-    row_variant: String,
 }
 
 /// Native float64 vectors per QuantileTransformer helper call. A call is one long chain of
@@ -128,9 +125,6 @@ pub fn part_symbol(symbol: &str, k: usize) -> String {
 /// consecutive rows of row-major inputs (`rows = 1`: the exported row function; more: a tile
 /// for the batched entry point, whose Dense layers reuse every weight load across the rows).
 /// Returns the function and the part functions it calls (empty when it is lowered whole).
-/// `variant` suffixes its symbols and its callees'; `row_variant` is the variant of the row
-/// functions a tile calls for callees without tiles (see `Options::batch_variants`).
-#[allow(clippy::too_many_arguments)]
 pub fn lower_function<'ctx>(
     cg: &Cg<'ctx>,
     f: &Function,
@@ -139,7 +133,6 @@ pub fn lower_function<'ctx>(
     target: TargetShape,
     rows: u32,
     variant: &str,
-    row_variant: &str,
 ) -> Result<(FunctionValue<'ctx>, Vec<FunctionValue<'ctx>>), String> {
     let ptr = cg.ptr();
     let params: Vec<_> = std::iter::repeat_n(ptr.into(), f.params.len() + 1).collect();
@@ -175,7 +168,6 @@ pub fn lower_function<'ctx>(
         target,
         rows,
         variant,
-        row_variant,
     };
     let ranges = parts(f);
     let mut part_fns = Vec::new();
@@ -238,7 +230,6 @@ struct Shape<'s> {
     target: TargetShape,
     rows: u32,
     variant: &'s str,
-    row_variant: &'s str,
 }
 
 /// Lowers the nodes in `range` of `f` into `func` at the builder's position, values in the
@@ -303,7 +294,6 @@ impl<'a, 'ctx> Lower<'a, 'ctx> {
             rows,
             cur_row: std::cell::Cell::new(None),
             variant: shape.variant.to_string(),
-            row_variant: shape.row_variant.to_string(),
         })
     }
 }
@@ -545,18 +535,16 @@ impl<'ctx> Lower<'_, 'ctx> {
     /// function over the same rows. Never inlined, so each sub-step is compiled once.
     fn call(&self, i: usize, callee: &str) -> Res<()> {
         let cg = self.cg;
-        let name = callee;
-        let callee = format!("{name}{}", self.variant);
+        let callee = format!("{callee}{}", self.variant);
         let tile = (self.rows > 1)
             .then(|| cg.module.get_function(&tile_symbol(&callee, self.rows)))
             .flatten();
         if self.rows > 1 && tile.is_none() {
             // The callee batches row by row: call its row function for each row of the tile.
-            let row_callee = format!("{name}{}", self.row_variant);
             let target = cg
                 .module
-                .get_function(&row_callee)
-                .ok_or_else(|| format!("`{row_callee}` is not emitted before its caller"))?;
+                .get_function(&callee)
+                .ok_or_else(|| format!("`{callee}` is not emitted before its caller"))?;
             return self.per_row(|l| {
                 let mut args: Vec<inkwell::values::BasicMetadataValueEnum> =
                     vec![l.loc(i)?.ptr.into()];
@@ -721,7 +709,14 @@ impl<'ctx> Lower<'_, 'ctx> {
                 // six columns in one call of two vectors, three in a call of one).
                 // The inverse searches the references, so it keeps the columns in order.
                 let native = self.target.lanes(DType::F64).max(1) as usize;
-                let wmax = QUANTILE_VECTORS as usize * native;
+                // Float64 tables are tY's, whose forward transform is off the chain's path: one
+                // vector per call, half the helper's code.
+                let vectors = if !*inverse && qt == DType::F64 {
+                    1
+                } else {
+                    QUANTILE_VECTORS as usize
+                };
+                let wmax = vectors * native;
                 // Calls of at most `wmax` lanes, each as many native vectors wide as it needs.
                 let widths = |n: usize| -> Vec<usize> {
                     (0..n)

@@ -49,13 +49,6 @@ pub struct Options {
     /// Function multiversioning: one variant per CPU level (x86-64-v2/v3/v4), the best one
     /// picked when the library is loaded. Empty: a single version for `target`.
     pub variants: Vec<TargetSpec>,
-    /// Further CPU levels (x86-64-v4) for which only the batched entry points are compiled
-    /// again, picked at load time: `NAME_batch` of a function with Dense layers is an IFUNC
-    /// choosing between `target`'s tiles and these; row functions stay `target`'s. One row is
-    /// bound by streaming the weights from L2, which the baseline's code already does; a batch
-    /// is bound by FMA throughput, which AVX-512 doubles on CPUs with full-width units. Ignored
-    /// with `variants`.
-    pub batch_variants: Vec<TargetSpec>,
     /// Optimisation level 0–3: 0 runs no IR passes, 1–3 run [`PIPELINE`]; the level also sets
     /// LLVM's code generator.
     pub opt_level: u8,
@@ -80,7 +73,6 @@ impl Default for Options {
         Options {
             target: TargetSpec::default(),
             variants: Vec::new(),
-            batch_variants: Vec::new(),
             opt_level: 3,
             llvm_passes: None,
         }
@@ -251,10 +243,6 @@ fn build_part<'ctx>(
     } else {
         Linkage::Private
     };
-    let hybrid = opts.variants.is_empty() && !opts.batch_variants.is_empty();
-    let base_suffix = target::variant_suffix(&opts.target.cpu);
-    // Functions that got tiles (the same for every variant: it depends on the IR only).
-    let mut tiled: Vec<&lamarrc_ir::Function> = Vec::new();
     for (spec, suffix) in &variants {
         let shape = spec.shape();
         for f in functions.iter().copied() {
@@ -264,8 +252,7 @@ fn build_part<'ctx>(
             };
             let name = format!("{}{suffix}", f.name);
             let (row, parts) =
-                lower::lower_function(&cg, f, &name, linkage, shape, 1, suffix, suffix)
-                    .map_err(fail)?;
+                lower::lower_function(&cg, f, &name, linkage, shape, 1, suffix).map_err(fail)?;
             spec.annotate(ctx, row);
             parts.into_iter().for_each(|p| spec.annotate(ctx, p));
             // Tiles pay off where weights are reused across rows (Dense layers, or calls into
@@ -280,7 +267,6 @@ fn build_part<'ctx>(
                     shape,
                     tile_rows,
                     suffix,
-                    suffix,
                 )
                 .map_err(fail)?;
                 spec.annotate(ctx, t);
@@ -289,36 +275,19 @@ fn build_part<'ctx>(
             } else {
                 None
             };
-            // With batch variants, a batched entry point with tiles is one of the IFUNC's
-            // choices, under the baseline's suffix.
-            let (batch_name, batch_linkage) = if hybrid && tile.is_some() {
-                (
-                    format!("{}{}", batch_symbol(&f.name), base_suffix),
-                    Linkage::Private,
-                )
-            } else {
-                (format!("{}{suffix}", batch_symbol(&f.name)), linkage)
-            };
             let batch = batch_wrapper(
                 &cg,
                 f,
-                &batch_name,
-                batch_linkage,
+                &format!("{}{suffix}", batch_symbol(&f.name)),
+                linkage,
                 row,
                 tile,
                 tile_rows as u64,
             )
             .map_err(fail)?;
             spec.annotate(ctx, batch);
-            if tile.is_some() {
-                tiled.push(f);
-            }
         }
         annotate_helpers(ctx, &cg, spec, suffix);
-    }
-    if hybrid {
-        tiled.dedup_by(|a, b| a.name == b.name);
-        batch_variants(ctx, &cg, &tiled, opts, &base_suffix)?;
     }
     if !opts.variants.is_empty() {
         for f in functions.iter().copied() {
@@ -369,70 +338,6 @@ fn annotate_helpers(ctx: &Context, cg: &Cg, spec: &TargetSpec, suffix: &str) {
             spec.annotate(ctx, func);
         }
     }
-}
-
-/// The tiles and batched entry points of `opts.batch_variants` for the functions in `tiled`
-/// (those with tiles in the baseline), and `NAME_batch` as an IFUNC over them and the
-/// baseline's. The tiles call the baseline's row functions for callees without tiles, and the
-/// batched entry points the baseline's row function for the rows after the last whole tile.
-fn batch_variants<'ctx>(
-    ctx: &'ctx Context,
-    cg: &Cg<'ctx>,
-    tiled: &[&lamarrc_ir::Function],
-    opts: &Options,
-    base_suffix: &str,
-) -> Result<(), CodegenError> {
-    let mut all = vec![(opts.target.clone(), base_suffix.to_string())];
-    for spec in &opts.batch_variants {
-        let suffix = target::variant_suffix(&spec.cpu);
-        let shape = spec.shape();
-        let tile_rows = shape.tile_rows();
-        for f in tiled.iter().copied() {
-            let fail = |message: String| CodegenError::Function {
-                function: f.name.clone(),
-                message,
-            };
-            let row = cg
-                .module
-                .get_function(&f.name)
-                .ok_or_else(|| fail("row function missing".into()))?;
-            let (t, parts) = lower::lower_function(
-                cg,
-                f,
-                &lower::tile_symbol(&format!("{}{suffix}", f.name), tile_rows),
-                Linkage::Private,
-                shape,
-                tile_rows,
-                &suffix,
-                "",
-            )
-            .map_err(fail)?;
-            spec.annotate(ctx, t);
-            parts.into_iter().for_each(|p| spec.annotate(ctx, p));
-            let batch = batch_wrapper(
-                cg,
-                f,
-                &format!("{}{suffix}", batch_symbol(&f.name)),
-                Linkage::Private,
-                row,
-                Some(t),
-                tile_rows as u64,
-            )
-            .map_err(fail)?;
-            spec.annotate(ctx, batch);
-        }
-        annotate_helpers(ctx, cg, spec, &suffix);
-        all.push((spec.clone(), suffix));
-    }
-    for f in tiled {
-        target::ifunc(cg, &batch_symbol(&f.name), &all).map_err(|message| {
-            CodegenError::Function {
-                function: f.name.clone(),
-                message,
-            }
-        })?;
-    }
-    Ok(())
 }
 
 /// Whether `f` gets a tile function: it has network (float32) Dense layers, whose weights are
