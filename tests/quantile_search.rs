@@ -262,3 +262,96 @@ fn searches_match_the_interpreter_bit_for_bit() {
         }
     }
 }
+
+/// Every QuantileTransformer configuration compiles to object code for every x86-64 level
+/// (code generation only, so every level is checked whatever this CPU): both distributions
+/// and directions, float32-exact and float64 tables, with and without plateaus, column counts
+/// that fill vectors or leave spare lanes, table sizes with and without the block search, inside
+/// a ColumnTransformer's gathers and concatenation. An LLVM pass that aborts would end the test
+/// process (see also tests/pipelines.rs, every estimator at every level).
+#[test]
+fn every_quantile_configuration_compiles_for_every_level() {
+    let mut functions = Vec::new();
+    for n in [300usize, 1000] {
+        let references = lamarrc_ir::special::linspace01(n);
+        for dist in [Distribution::Uniform, Distribution::Normal] {
+            for inverse in [false, true] {
+                for f32_exact in [false, true] {
+                    for tied in [false, true] {
+                        for cols in [1usize, 3, 5, 9] {
+                            let table = |c: usize| -> Vec<f64> {
+                                (0..n)
+                                    .map(|i| {
+                                        let i = if tied && c % 2 == 0 { i / 7 * 7 } else { i };
+                                        let v = (i as f64 * 0.37 + c as f64).exp().ln_1p() / 3.1;
+                                        if f32_exact {
+                                            v as f32 as f64
+                                        } else {
+                                            v
+                                        }
+                                    })
+                                    .collect()
+                            };
+                            let mut f = Function::new(&format!(
+                                "q_{n}_{dist:?}_{inverse}_{f32_exact}_{tied}_{cols}"
+                            ));
+                            // As a ColumnTransformer lowers: the quantile columns and a scaled
+                            // remainder gathered from one input, concatenated again.
+                            let p = f.param("in", cols + 4, Origin::default());
+                            let all = f
+                                .add(Op::Cast { to: DType::F64 }, &[p], Origin::default())
+                                .unwrap();
+                            let gather = |f: &mut Function, r: std::ops::Range<usize>| {
+                                let op = Op::Gather {
+                                    indices: r.collect(),
+                                };
+                                f.add(op, &[all], Origin::default()).unwrap()
+                            };
+                            let x = gather(&mut f, 0..cols);
+                            let rest = gather(&mut f, cols..cols + 4);
+                            let scaled = f
+                                .add(
+                                    Op::Standardize {
+                                        mean: vec![1.5; 4],
+                                        scale: vec![2.5; 4],
+                                    },
+                                    &[rest],
+                                    Origin::default(),
+                                )
+                                .unwrap();
+                            let q = Op::Quantile {
+                                distribution: dist,
+                                inverse,
+                                references: references.clone(),
+                                columns: (0..cols)
+                                    .map(|c| QuantileColumn {
+                                        quantiles: table(c),
+                                    })
+                                    .collect(),
+                                linspace: false,
+                            };
+                            let v = f.add(q, &[x], Origin::default()).unwrap();
+                            let v = f.add(Op::Concat, &[v, scaled], Origin::default()).unwrap();
+                            let v = f
+                                .add(Op::Cast { to: DType::F32 }, &[v], Origin::default())
+                                .unwrap();
+                            f.result = Some(v);
+                            functions.push(f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut m = Module { functions };
+    lamarrc::driver::optimise(&mut m, lamarrc_passes::DEFAULT_PIPELINE, |_, _, _| {}).unwrap();
+    for cpu in ["x86-64-v2", "x86-64-v3", "x86-64-v4"] {
+        let ctx = inkwell::context::Context::create();
+        let opts = lamarrc::codegen::Options {
+            target: lamarrc::codegen::TargetSpec::new(cpu),
+            ..Default::default()
+        };
+        let built = lamarrc::codegen::build(&ctx, &m, &opts).unwrap();
+        assert!(!built.object().unwrap().is_empty(), "{cpu}");
+    }
+}
