@@ -292,7 +292,7 @@ fn every_quantile_configuration_compiles_for_every_level() {
                                     })
                                     .collect()
                             };
-                            let mut f = Function::new(&format!(
+                            let mut f = Function::new(format!(
                                 "q_{n}_{dist:?}_{inverse}_{f32_exact}_{tied}_{cols}"
                             ));
                             // As a ColumnTransformer lowers: the quantile columns and a scaled
