@@ -1,8 +1,8 @@
 //! Every pass on its own: the IR after it (insta snapshots in `snapshots/`, reviewed) and its
 //! numeric effect, measured with the reference interpreter on the fixtures' inputs.
 //!
-//! `dce`, `fuse-residual` and `unroll-quantile` must not change a single bit (they reorder no
-//! arithmetic); `fold-constants` rounds folded weights once, so it is held to float32
+//! `dce`, `fuse-residual`, `unroll-quantile` and `fold-gathers` must not change a single bit
+//! (they reorder no arithmetic); `fold-constants` rounds folded weights once, so it is held to float32
 //! round-off: |Δ| ≤ 1e-6 + 1e-5 |y| (ten times tighter than the Keras criterion).
 
 mod common;
@@ -119,6 +119,14 @@ fn passes_do_their_job() {
         .iter()
         .any(|n| matches!(n.op, lamarrc_ir::Op::Quantile { linspace: true, .. }));
     assert!(q, "quantile references computed");
+    // A generator's [conditions | noise] buffer split into the Keras inputs and concatenated
+    // again: no copy left.
+    let mut m = module(&root().join("examples/tracking/resolution"));
+    assert_eq!(count(&m, "resolution_dnn", "gather"), 2);
+    assert_eq!(count(&m, "resolution_dnn", "concat"), 1);
+    driver::compile_module_in_place(&mut m).unwrap();
+    assert_eq!(count(&m, "resolution_dnn", "gather"), 0, "identity selection");
+    assert_eq!(count(&m, "resolution_dnn", "concat"), 0, "identity concatenation");
     let mut m = module(&fixtures("keras").join("batchnorm"));
     assert_eq!(count(&m, "batchnorm", "affine"), 2);
     driver::compile_module_in_place(&mut m).unwrap();

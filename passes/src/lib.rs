@@ -9,6 +9,7 @@
 pub mod buffers;
 pub mod dce;
 pub mod fold_constants;
+pub mod fold_gathers;
 pub mod fuse_residual;
 pub mod unroll_quantile;
 
@@ -56,12 +57,22 @@ pub const PASSES: &[(&str, PassFn, &str)] = &[
         unroll_quantile::run,
         "computes QuantileTransformer references (linspace) instead of loading them; fixed-depth search",
     ),
+    (
+        "fold-gathers",
+        fold_gathers::run,
+        "merges a Concat of Gathers of one value into one Gather, drops Gathers that select everything in order",
+    ),
     ("dce", dce::run, "removes values nothing uses"),
 ];
 
 /// What `lamarrc compile` runs.
-pub const DEFAULT_PIPELINE: &[&str] =
-    &["fold-constants", "fuse-residual", "unroll-quantile", "dce"];
+pub const DEFAULT_PIPELINE: &[&str] = &[
+    "fold-constants",
+    "fuse-residual",
+    "unroll-quantile",
+    "fold-gathers",
+    "dce",
+];
 
 pub fn lookup(name: &str) -> Option<PassFn> {
     PASSES
