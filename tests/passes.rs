@@ -125,8 +125,16 @@ fn passes_do_their_job() {
     assert_eq!(count(&m, "resolution_dnn", "gather"), 2);
     assert_eq!(count(&m, "resolution_dnn", "concat"), 1);
     driver::compile_module_in_place(&mut m).unwrap();
-    assert_eq!(count(&m, "resolution_dnn", "gather"), 0, "identity selection");
-    assert_eq!(count(&m, "resolution_dnn", "concat"), 0, "identity concatenation");
+    assert_eq!(
+        count(&m, "resolution_dnn", "gather"),
+        0,
+        "identity selection"
+    );
+    assert_eq!(
+        count(&m, "resolution_dnn", "concat"),
+        0,
+        "identity concatenation"
+    );
     let mut m = module(&fixtures("keras").join("batchnorm"));
     assert_eq!(count(&m, "batchnorm", "affine"), 2);
     driver::compile_module_in_place(&mut m).unwrap();
