@@ -40,6 +40,22 @@ fn check(lib: &std::path::Path, case: &str) {
     );
 }
 
+/// `name` is exported as an IFUNC.
+fn assert_ifunc(file: &object::File, name: &str) {
+    let sym = file
+        .dynamic_symbols()
+        .find(|s| s.name() == Ok(name))
+        .unwrap_or_else(|| panic!("{name} not exported"));
+    let object::SymbolFlags::Elf { st_info, .. } = sym.flags() else {
+        panic!("not ELF")
+    };
+    assert_eq!(
+        st_info & 0xf,
+        object::elf::STT_GNU_IFUNC,
+        "{name} is not an IFUNC"
+    );
+}
+
 #[test]
 fn one_library_for_every_x86_64_level() {
     let dir = tempfile::tempdir().unwrap();
@@ -56,18 +72,7 @@ fn one_library_for_every_x86_64_level() {
     let data = std::fs::read(&multi).unwrap();
     let file = object::File::parse(&*data).unwrap();
     for name in ["generator_two_inputs", "generator_two_inputs_batch"] {
-        let sym = file
-            .dynamic_symbols()
-            .find(|s| s.name() == Ok(name))
-            .unwrap_or_else(|| panic!("{name} not exported"));
-        let object::SymbolFlags::Elf { st_info, .. } = sym.flags() else {
-            panic!("not ELF")
-        };
-        assert_eq!(
-            st_info & 0xf,
-            object::elf::STT_GNU_IFUNC,
-            "{name} is not an IFUNC"
-        );
+        assert_ifunc(&file, name);
     }
     // Each level compiled on its own computes the same function (the ones this CPU can run).
     let level = lamarrc::codegen::TargetSpec::native().shape().vector_bits;
@@ -121,14 +126,7 @@ fn the_default_library_has_an_avx512_variant() {
         "resolution_dnn",
         "resolution_tX_batch",
     ] {
-        let sym = file
-            .dynamic_symbols()
-            .find(|s| s.name() == Ok(name))
-            .unwrap_or_else(|| panic!("{name} not exported"));
-        let object::SymbolFlags::Elf { st_info, .. } = sym.flags() else {
-            panic!("not ELF")
-        };
-        assert_eq!(st_info & 0xf, object::elf::STT_GNU_IFUNC, "{name}");
+        assert_ifunc(&file, name);
     }
     let check = model.join("check");
     let (_, x) = npy_f32(&check.join("input.npy"));

@@ -50,6 +50,23 @@ impl<'ctx> Cg<'ctx> {
     }
 
     /// An LLVM enum attribute without a value (`noinline`, `noalias`, …).
+    /// A function emitted once per library however many modules (shards) use it: each emits it
+    /// in a COMDAT group of its name and the linker keeps one; hidden, so it is not exported.
+    pub fn shared_function(
+        &self,
+        name: &str,
+        ty: inkwell::types::FunctionType<'ctx>,
+    ) -> FunctionValue<'ctx> {
+        let func = self
+            .module
+            .add_function(name, ty, Some(inkwell::module::Linkage::LinkOnceODR));
+        func.as_global_value()
+            .set_visibility(inkwell::GlobalVisibility::Hidden);
+        func.as_global_value()
+            .set_comdat(self.module.get_or_insert_comdat(name));
+        func
+    }
+
     pub fn attribute(&self, name: &str) -> inkwell::attributes::Attribute {
         let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
         self.ctx.create_enum_attribute(kind, 0)

@@ -16,7 +16,6 @@
 use super::cg::{llvm, Cg, Res};
 use super::lower::TargetShape;
 use super::math;
-use inkwell::module::Linkage;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use lamarrc_ir::{DType, UnaryOp};
 
@@ -77,15 +76,7 @@ pub fn kernel<'ctx>(
     }
     let ptr = cg.ptr();
     let fn_ty = cg.ctx.void_type().fn_type(&[ptr.into(); 5], false);
-    // As the QuantileTransformer helpers: each module (shard) that uses the kernel emits it in a
-    // COMDAT group of its name, the linker keeps one; hidden, so it is not exported.
-    let func = cg
-        .module
-        .add_function(&name, fn_ty, Some(Linkage::LinkOnceODR));
-    func.as_global_value()
-        .set_visibility(inkwell::GlobalVisibility::Hidden);
-    func.as_global_value()
-        .set_comdat(cg.module.get_or_insert_comdat(&name));
+    let func = cg.shared_function(&name, fn_ty);
     let saved = cg.b.get_insert_block();
     cg.b.position_at_end(cg.ctx.append_basic_block(func, "entry"));
     let param = |k: u32| -> Res<PointerValue<'ctx>> {

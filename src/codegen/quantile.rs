@@ -21,7 +21,6 @@
 
 use super::cg::{llvm, Cg, Res};
 use super::math;
-use inkwell::module::Linkage;
 use inkwell::types::VectorType;
 use inkwell::values::{FunctionValue, IntValue, PointerValue, VectorValue};
 use inkwell::{FloatPredicate as P, IntPredicate};
@@ -90,15 +89,7 @@ pub fn helper<'ctx>(
         ],
         false,
     );
-    // One copy in the library: every module (shard) that uses the helper emits it in a COMDAT
-    // group of its name, and the linker keeps one; hidden, so it is not exported.
-    let func = cg
-        .module
-        .add_function(&name, fn_ty, Some(Linkage::LinkOnceODR));
-    func.as_global_value()
-        .set_visibility(inkwell::GlobalVisibility::Hidden);
-    func.as_global_value()
-        .set_comdat(cg.module.get_or_insert_comdat(&name));
+    let func = cg.shared_function(&name, fn_ty);
     let saved = cg.b.get_insert_block();
     let entry = cg.ctx.append_basic_block(func, "entry");
     cg.b.position_at_end(entry);
