@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fixtures;
+use common::{fixtures, root};
 use object::{Object, ObjectSymbol};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -503,4 +503,79 @@ fn broken_inputs_are_refused_clearly() {
         })
     });
     refuses(&p, &["garbageh5.keras", "not an HDF5 file"]);
+}
+
+/// A chain's outputs beyond the tolerance that agree before the tY inverse are reported as
+/// such and pass: the reference is the compiled chain's own output moved by 2e-5 relative before
+/// tY's inverse (inside the network's 1e-5 + 1e-4 |z|), judged with a tolerance (1e-7) that
+/// tY's steep segments amplify that past. Moved by 1e-2 it fails.
+#[test]
+fn validate_judges_a_chain_before_its_ty_inverse() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = root().join("examples/tracking/resolution");
+    let so = dir.path().join("libres.so");
+    let o = lamarrc(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        so.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let check = model.join("check");
+    let (shape, x) = common::npy_f32(&check.join("input.npy"));
+    let (_, r) = common::npy_f32(&check.join("noise.npy"));
+    let rows = shape[0];
+    let lib = lamarrc_runtime::Library::open(&so).unwrap();
+    let y = lib
+        .entry("resolution")
+        .unwrap()
+        .call_batch(&[&x, &r], rows)
+        .unwrap();
+    let z = lib
+        .entry("resolution_tY")
+        .unwrap()
+        .call_batch(&[&y], rows)
+        .unwrap();
+    let reference = |name: &str, moved: &dyn Fn(f32) -> f32| {
+        let zm: Vec<f32> = z.iter().map(|&v| moved(v)).collect();
+        let yr = lib
+            .entry("resolution_tY_inverse")
+            .unwrap()
+            .call_batch(&[&zm], rows)
+            .unwrap();
+        let p = dir.path().join(name);
+        lamarrc::data::write(&p, &lamarrc::data::Matrix::new(rows, 9, yr)).unwrap();
+        p
+    };
+    let near = reference("near.npy", &|v| v * (1.0 + 2e-5));
+    let far = reference("far.npy", &|v| v + 1e-2);
+    let validate = |r: &Path| {
+        lamarrc(&[
+            "validate",
+            model.to_str().unwrap(),
+            "--lib",
+            so.to_str().unwrap(),
+            "--input",
+            check.join("input.npy").to_str().unwrap(),
+            "--noise",
+            check.join("noise.npy").to_str().unwrap(),
+            "--reference",
+            r.to_str().unwrap(),
+            "--atol",
+            "1e-7",
+            "--rtol",
+            "1e-7",
+        ])
+    };
+    let o = validate(&near);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(out.contains("which agree before the tY inverse"), "{out}");
+    let o = validate(&far);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("values exceed the tolerance"),
+        "{}",
+        stderr(&o)
+    );
 }
