@@ -49,7 +49,6 @@ impl<'ctx> Cg<'ctx> {
         self.ctx.ptr_type(AddressSpace::default())
     }
 
-    /// An LLVM enum attribute without a value (`noinline`, `noalias`, …).
     /// A function emitted once per library however many modules (shards) use it: each emits it
     /// in a COMDAT group of its name and the linker keeps one; hidden, so it is not exported.
     pub fn shared_function(
@@ -67,6 +66,7 @@ impl<'ctx> Cg<'ctx> {
         func
     }
 
+    /// An LLVM enum attribute without a value (`noinline`, `noalias`, …).
     pub fn attribute(&self, name: &str) -> inkwell::attributes::Attribute {
         let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
         self.ctx.create_enum_attribute(kind, 0)
@@ -255,7 +255,6 @@ impl<'ctx> Cg<'ctx> {
     ) -> Res<VectorValue<'ctx>> {
         Ok(llvm(self.b.build_select(c, a, b, "sel"))?.into_vector_value())
     }
-    /// `max(a, b)` that keeps a NaN `a` (lanes where `a > b` is false take `b` unless `a` is NaN).
     /// Emits `body(offset, width)` over `len` elements in chunks of `chunk`, at the builder's
     /// position: a loop over the full chunks (unrolled when there are at most `unroll`) and one
     /// narrower tail.
@@ -266,43 +265,43 @@ impl<'ctx> Cg<'ctx> {
         unroll: usize,
         mut body: impl FnMut(IntValue<'ctx>, u32) -> Res<()>,
     ) -> Res<()> {
-        let cg = self;
         let chunk = chunk.max(1);
         let full = len / chunk as usize;
         let tail = (len % chunk as usize) as u32;
         if full <= unroll {
             for c in 0..full {
-                body(cg.i64((c * chunk as usize) as u64), chunk)?;
+                body(self.i64((c * chunk as usize) as u64), chunk)?;
             }
         } else {
-            let pre = cg.b.get_insert_block().ok_or("no block")?;
+            let pre = self.b.get_insert_block().ok_or("no block")?;
             let func = pre.get_parent().ok_or("block outside a function")?;
-            let head = cg.ctx.append_basic_block(func, "chunk");
-            let done = cg.ctx.append_basic_block(func, "chunk.done");
-            llvm(cg.b.build_unconditional_branch(head))?;
-            cg.b.position_at_end(head);
-            let i = llvm(cg.b.build_phi(cg.ctx.i64_type(), "c"))?;
+            let head = self.ctx.append_basic_block(func, "chunk");
+            let done = self.ctx.append_basic_block(func, "chunk.done");
+            llvm(self.b.build_unconditional_branch(head))?;
+            self.b.position_at_end(head);
+            let i = llvm(self.b.build_phi(self.ctx.i64_type(), "c"))?;
             let iv = i.as_basic_value().into_int_value();
-            let offset = llvm(cg.b.build_int_mul(iv, cg.i64(chunk as u64), "off"))?;
+            let offset = llvm(self.b.build_int_mul(iv, self.i64(chunk as u64), "off"))?;
             body(offset, chunk)?;
-            let next = llvm(cg.b.build_int_add(iv, cg.i64(1), "next"))?;
-            let cont = llvm(cg.b.build_int_compare(
+            let next = llvm(self.b.build_int_add(iv, self.i64(1), "next"))?;
+            let cont = llvm(self.b.build_int_compare(
                 inkwell::IntPredicate::ULT,
                 next,
-                cg.i64(full as u64),
+                self.i64(full as u64),
                 "more",
             ))?;
-            let latch = cg.b.get_insert_block().ok_or("no block")?;
-            llvm(cg.b.build_conditional_branch(cont, head, done))?;
-            i.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
-            cg.b.position_at_end(done);
+            let latch = self.b.get_insert_block().ok_or("no block")?;
+            llvm(self.b.build_conditional_branch(cont, head, done))?;
+            i.add_incoming(&[(&self.i64(0), pre), (&next, latch)]);
+            self.b.position_at_end(done);
         }
         if tail > 0 {
-            body(cg.i64((full * chunk as usize) as u64), tail)?;
+            body(self.i64((full * chunk as usize) as u64), tail)?;
         }
         Ok(())
     }
 
+    /// `max(a, b)` that keeps a NaN `a` (lanes where `a > b` is false take `b` unless `a` is NaN).
     pub fn max_nan(&self, a: VectorValue<'ctx>, b: VectorValue<'ctx>) -> Res<VectorValue<'ctx>> {
         let lt = self.cmp(FloatPredicate::OLT, a, b)?;
         self.select(lt, b, a)

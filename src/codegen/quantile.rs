@@ -530,16 +530,25 @@ impl<'ctx> H<'_, 'ctx> {
         x: V<'ctx>,
         at: V<'ctx>,
     ) -> Res<V<'ctx>> {
-        let cg = self.cg;
         let j1 = self.iadd(j, self.ci(1))?;
-        let slope = cg.fdiv(
-            cg.fsub(self.at(fp, j1)?, self.at(fp, j)?)?,
-            cg.fsub(self.at(xp, j1)?, self.at(xp, j)?)?,
+        let slope = self.slope(
+            (self.at(xp, j)?, self.at(xp, j1)?),
+            (self.at(fp, j)?, self.at(fp, j1)?),
         )?;
-        cg.fadd(
-            cg.fmul(slope, cg.fsub(x, self.at(xp, at)?)?)?,
-            self.at(fp, at)?,
-        )
+        self.on_segment(slope, x, self.at(xp, at)?, self.at(fp, at)?)
+    }
+
+    /// numpy's slope of a segment, `(f1 - f0) / (x1 - x0)`, in its rounding order.
+    fn slope(&self, (x0, x1): (V<'ctx>, V<'ctx>), (f0, f1): (V<'ctx>, V<'ctx>)) -> Res<V<'ctx>> {
+        let cg = self.cg;
+        cg.fdiv(cg.fsub(f1, f0)?, cg.fsub(x1, x0)?)
+    }
+
+    /// numpy's value on a segment of `slope` through `(xa, fa)`, `slope * (x - xa) + fa`,
+    /// unfused as numpy computes it.
+    fn on_segment(&self, slope: V<'ctx>, x: V<'ctx>, xa: V<'ctx>, fa: V<'ctx>) -> Res<V<'ctx>> {
+        let cg = self.cg;
+        cg.fadd(cg.fmul(slope, cg.fsub(x, xa)?)?, fa)
     }
 
     /// Clamps indices into `[0, n-1]` so that speculative loads stay inside the table.
@@ -591,9 +600,8 @@ impl<'ctx> H<'_, 'ctx> {
             self.at(fp, s)?,
             self.at(fp, s1)?,
         );
-        // numpy's `(fp[j+1] - fp[j]) / (xp[j+1] - xp[j]) * (x - xp[j]) + fp[j]`, in its order.
-        let slope = cg.fdiv(cg.fsub(fs1, fs)?, cg.fsub(xs1, xs)?)?;
-        let inner = cg.fadd(cg.fmul(slope, cg.fsub(x, xs)?)?, fs)?;
+        let slope = self.slope((xs, xs1), (fs, fs1))?;
+        let inner = self.on_segment(slope, x, xs, fs)?;
         let is_last = self.eq_i(j, last)?;
         let equal = cg.cmp(P::OEQ, cg.select(is_last, xl, xs)?, x)?;
         let fj = cg.select(is_last, fl, fs)?;
@@ -655,7 +663,7 @@ impl<'ctx> H<'_, 'ctx> {
         // the same segment as the ascending one, interpolated from its other end (the same
         // slope, bit for bit), or that entry's reference on a hit.
         let down = if distinct {
-            let inner = cg.fadd(cg.fmul(seg.slope, cg.fsub(x, seg.xs1)?)?, seg.fs1)?;
+            let inner = self.on_segment(seg.slope, x, seg.xs1, seg.fs1)?;
             cg.select(seg.equal, seg.fj, inner)?
         } else {
             let lower = self.bound(q, n, x, true)?;
