@@ -299,7 +299,7 @@ pub fn run(cli: Cli) -> Result<()> {
             &target.options()?,
         ),
         Command::Run { path, data, output } => {
-            let (y, _) = evaluate(&path, &data, NoiseSource::Drawn)?;
+            let y = evaluate(&path, &data, NoiseSource::Drawn)?.y;
             data::write(&output, &y).map_err(|m| Error::input(&output, m))?;
             eprintln!(
                 "wrote {} ({} rows x {} outputs)",
@@ -317,9 +317,10 @@ pub fn run(cli: Cli) -> Result<()> {
             atol,
             rtol,
         } => {
-            let (y, engine) = evaluate(&path, &data, NoiseSource::Required)?;
+            let run = evaluate(&path, &data, NoiseSource::Required)?;
+            let y = &run.y;
             let reference_m = read_matrix(&reference, None)?;
-            let summary = crate::validate::compare(&y, &reference_m, atol, rtol)
+            let summary = crate::validate::compare(y, &reference_m, atol, rtol)
                 .map_err(|m| Error::input(&reference, m))?;
             print!("{}", summary.render());
             if let Some(r) = &report {
@@ -347,7 +348,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     .collect();
                 let info = crate::report::ReportInfo {
                     model: path.display().to_string(),
-                    engine,
+                    engine: run.engine_name.clone(),
                     atol,
                     rtol,
                     rows: y.rows,
@@ -359,8 +360,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             let exceeding = summary.total_exceeding();
             let explained = if exceeding > 0 {
-                before_ty(&path, &data, &y, &reference_m)?.map_or(0, |(zy, zr)| {
-                    crate::validate::agree_before_ty(&y, &reference_m, &zy, &zr, atol, rtol)
+                before_ty(&run, &reference_m)?.map_or(0, |(zy, zr)| {
+                    crate::validate::agree_before_ty(y, &reference_m, &zy, &zr, atol, rtol)
                 })
             } else {
                 0
@@ -523,16 +524,11 @@ impl Engine {
     }
 }
 
-/// tY applied to the outputs `y` and to the reference, when the model has a tY step (its
-/// `NAME_tY`), for [`crate::validate::agree_before_ty`].
-fn before_ty(
-    path: &Path,
-    data: &DataArgs,
-    y: &Matrix,
-    reference: &Matrix,
-) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-    let (engine, name, _) = Engine::open(path, data)?;
-    let Ok(ty) = engine.entry(&format!("{name}_tY")) else {
+/// tY applied to the evaluated outputs and to the reference, when the model has a tY step (its
+/// `NAME_tY`, from the engine that evaluated it), for [`crate::validate::agree_before_ty`].
+fn before_ty(run: &Evaluation, reference: &Matrix) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+    let y = &run.y;
+    let Ok(ty) = run.engine.entry(&format!("{}_tY", run.name)) else {
         return Ok(None);
     };
     if ty.info.inputs != [y.cols] || ty.info.outputs != y.cols {
@@ -580,12 +576,18 @@ pub fn normal_noise(n: usize, seed: u64) -> Vec<f32> {
 /// Rows per batched call in `run`: large enough to amortise, small enough to show progress.
 const CHUNK_ROWS: usize = 16384;
 
-/// Evaluates a model on the input rows in chunks; returns the outputs and the engine's name.
-pub fn evaluate(
-    path: &Path,
-    data: &DataArgs,
-    noise_source: NoiseSource,
-) -> Result<(Matrix, String)> {
+/// What [`evaluate`] ran and produced.
+pub struct Evaluation {
+    pub y: Matrix,
+    engine: Engine,
+    /// The function evaluated.
+    name: String,
+    /// The JIT or the library's path, for messages and reports.
+    pub engine_name: String,
+}
+
+/// Evaluates a model on the input rows in chunks.
+pub fn evaluate(path: &Path, data: &DataArgs, noise_source: NoiseSource) -> Result<Evaluation> {
     let x = read_matrix(&data.input, data.columns.as_deref())?;
     let (engine, name, engine_name) = Engine::open(path, data)?;
     let entry = engine.entry(&name)?;
@@ -662,7 +664,13 @@ pub fn evaluate(
         secs,
         x.rows as f64 / secs.max(1e-9)
     );
-    Ok((Matrix::new(x.rows, info.outputs, y), engine_name))
+    let y = Matrix::new(x.rows, info.outputs, y);
+    Ok(Evaluation {
+        y,
+        engine,
+        name,
+        engine_name,
+    })
 }
 
 fn bench(
