@@ -1,9 +1,10 @@
 //! Dense layers: `y = activation(x · W + b) [+ skip]` for the rows of a call, as one kernel
 //! function per layer shape, `void kernel(ptr y, ptr x, ptr W, ptr b, ptr skip)`, emitted once
 //! per library and called by every layer of that shape (the tracking networks' eight residual
-//! blocks share one); small layers are emitted inline (see [`KERNEL_MIN_WEIGHTS`]). Inlined per layer, the same loops were most of the library's code, which
-//! left no room for a second CPU variant of the batched entry points within the size budget;
-//! a call per layer costs nanoseconds against the microsecond the layer takes.
+//! blocks share one); small layers are emitted inline (see [`KERNEL_MIN_WEIGHTS`]). Inlined per
+//! layer, the same loops were most of the library's code, which left no room for a second CPU
+//! variant within the size budget; a call per layer costs nanoseconds against the microsecond
+//! the layer takes.
 //!
 //! The outputs are split into blocks; for each block, a loop over the inputs loads the block's
 //! run of weights `W[k, block]` once (Keras' row-major `inputs × units` layout makes it
@@ -63,8 +64,42 @@ impl Layer<'_> {
     }
 }
 
+/// `layer` at the builder's position: a call to its kernel, or its code inline when it has fewer
+/// than [`KERNEL_MIN_WEIGHTS`] weights. `w`, `b`: the weight and bias tables; `skip`: the value
+/// a fused skip connection adds.
+#[allow(clippy::too_many_arguments)]
+pub fn lower<'ctx>(
+    cg: &Cg<'ctx>,
+    target: TargetShape,
+    layer: &Layer,
+    variant: &str,
+    y: PointerValue<'ctx>,
+    x: PointerValue<'ctx>,
+    w: PointerValue<'ctx>,
+    b: Option<PointerValue<'ctx>>,
+    skip: Option<PointerValue<'ctx>>,
+) -> Res<()> {
+    if layer.n_in * layer.units < KERNEL_MIN_WEIGHTS {
+        return emit(cg, target, layer, y, x, w, b, skip);
+    }
+    let f = kernel(cg, target, layer, variant)?;
+    let null = cg.ptr().const_null();
+    llvm(cg.b.build_call(
+        f,
+        &[
+            y.into(),
+            x.into(),
+            w.into(),
+            b.unwrap_or(null).into(),
+            skip.unwrap_or(null).into(),
+        ],
+        "",
+    ))?;
+    Ok(())
+}
+
 /// The kernel for `layer` on `target` (emitted on first use; one copy per library).
-pub fn kernel<'ctx>(
+fn kernel<'ctx>(
     cg: &Cg<'ctx>,
     target: TargetShape,
     layer: &Layer,
@@ -106,11 +141,11 @@ pub fn kernel<'ctx>(
 /// Layers with fewer weights are emitted inline: their code is short, and LLVM then folds the
 /// constant weights into it and keeps the values in registers (scikit-learn-sized layers, a
 /// network's narrow output layer).
-pub const KERNEL_MIN_WEIGHTS: usize = 2048;
+const KERNEL_MIN_WEIGHTS: usize = 2048;
 
 /// The layer's code at the builder's position (a kernel's body, or inline).
 #[allow(clippy::too_many_arguments)]
-pub fn emit<'ctx>(
+fn emit<'ctx>(
     cg: &Cg<'ctx>,
     target: TargetShape,
     layer: &Layer,

@@ -860,32 +860,17 @@ impl<'ctx> Lower<'_, 'ctx> {
             bias: b.is_some(),
             skip: skip.is_some(),
         };
-        if x.len * units < dense::KERNEL_MIN_WEIGHTS {
-            return dense::emit(
-                cg,
-                self.target,
-                &layer,
-                y.ptr,
-                x.ptr,
-                w,
-                b,
-                skip.map(|r| r.ptr),
-            );
-        }
-        let f = dense::kernel(cg, self.target, &layer, &self.variant)?;
-        let null = cg.ptr().const_null();
-        llvm(cg.b.build_call(
-            f,
-            &[
-                y.ptr.into(),
-                x.ptr.into(),
-                w.into(),
-                b.unwrap_or(null).into(),
-                skip.map_or(null, |r| r.ptr).into(),
-            ],
-            "",
-        ))?;
-        Ok(())
+        dense::lower(
+            cg,
+            self.target,
+            &layer,
+            &self.variant,
+            y.ptr,
+            x.ptr,
+            w,
+            b,
+            skip.map(|r| r.ptr),
+        )
     }
 
     /// Softmax as Keras computes it: `exp(x - max) / sum`; log-softmax `x - max - log(sum)`.
