@@ -65,7 +65,6 @@ struct Loc<'ctx> {
 struct Lower<'a, 'ctx> {
     cg: &'a Cg<'ctx>,
     f: &'a Function,
-    func: FunctionValue<'ctx>,
     target: TargetShape,
     locs: Vec<Option<Loc<'ctx>>>,
     /// Rows evaluated per call: 1 for the row function, more for batched tiles.
@@ -172,7 +171,7 @@ pub fn lower_function<'ctx>(
     let ranges = parts(f);
     let mut part_fns = Vec::new();
     if ranges.len() == 1 {
-        lower_nodes(cg, f, func, frame, &ins, 0..f.nodes.len(), &shape)?;
+        lower_nodes(cg, f, frame, &ins, 0..f.nodes.len(), &shape)?;
     } else {
         // `void part(ptr noalias frame, ptr in0, …)`: the frame is private to this call.
         let part_ty = cg.ctx.void_type().fn_type(&params, false);
@@ -194,7 +193,7 @@ pub fn lower_function<'ctx>(
                 .get_nth_param(0)
                 .ok_or("missing frame")?
                 .into_pointer_value();
-            lower_nodes(cg, f, pf, pframe, &inputs(pf)?, range.clone(), &shape)?;
+            lower_nodes(cg, f, pframe, &inputs(pf)?, range.clone(), &shape)?;
             llvm(cg.b.build_return(None))?;
             part_fns.push(pf);
         }
@@ -209,7 +208,7 @@ pub fn lower_function<'ctx>(
         }
     }
     // The result is copied to `out` last, so `out` may alias any input.
-    let mut l = Lower::new(cg, f, func, frame, &ins, &shape)?;
+    let mut l = Lower::new(cg, f, frame, &ins, &shape)?;
     let result = f.result.ok_or("function without result")?.index();
     let out = func
         .get_nth_param(0)
@@ -232,18 +231,17 @@ struct Shape<'s> {
     variant: &'s str,
 }
 
-/// Lowers the nodes in `range` of `f` into `func` at the builder's position, values in the
-/// slots of `frame` and parameters read from `inputs`.
+/// Lowers the nodes in `range` of `f` at the builder's position, values in the slots of
+/// `frame` and parameters read from `inputs`.
 fn lower_nodes<'ctx>(
     cg: &Cg<'ctx>,
     f: &Function,
-    func: FunctionValue<'ctx>,
     frame: PointerValue<'ctx>,
     inputs: &[PointerValue<'ctx>],
     range: std::ops::Range<usize>,
     shape: &Shape,
 ) -> Res<()> {
-    let mut l = Lower::new(cg, f, func, frame, inputs, shape)?;
+    let mut l = Lower::new(cg, f, frame, inputs, shape)?;
     for i in range {
         l.node(i).map_err(|e| {
             let n = &f.nodes[i];
@@ -258,7 +256,6 @@ impl<'a, 'ctx> Lower<'a, 'ctx> {
     fn new(
         cg: &'a Cg<'ctx>,
         f: &'a Function,
-        func: FunctionValue<'ctx>,
         frame: PointerValue<'ctx>,
         inputs: &[PointerValue<'ctx>],
         shape: &Shape,
@@ -288,7 +285,6 @@ impl<'a, 'ctx> Lower<'a, 'ctx> {
         Ok(Lower {
             cg,
             f,
-            func,
             target: shape.target,
             locs,
             rows,
@@ -328,30 +324,13 @@ impl<'ctx> Lower<'_, 'ctx> {
         if self.rows == 1 {
             return body(self);
         }
-        let cg = self.cg;
-        let pre = cg.b.get_insert_block().ok_or("no block")?;
-        let head = cg.ctx.append_basic_block(self.func, "row");
-        let done = cg.ctx.append_basic_block(self.func, "row.done");
-        llvm(cg.b.build_unconditional_branch(head))?;
-        cg.b.position_at_end(head);
-        let r = llvm(cg.b.build_phi(cg.ctx.i64_type(), "r"))?;
-        let rv = r.as_basic_value().into_int_value();
-        self.cur_row.set(Some(rv));
-        let res = body(self);
-        self.cur_row.set(None);
-        res?;
-        let next = llvm(cg.b.build_int_add(rv, cg.i64(1), "r1"))?;
-        let more = llvm(cg.b.build_int_compare(
-            inkwell::IntPredicate::ULT,
-            next,
-            cg.i64(self.rows as u64),
-            "more",
-        ))?;
-        let latch = cg.b.get_insert_block().ok_or("no block")?;
-        llvm(cg.b.build_conditional_branch(more, head, done))?;
-        r.add_incoming(&[(&cg.i64(0), pre), (&next, latch)]);
-        cg.b.position_at_end(done);
-        Ok(())
+        // One copy of the body, looped over the tile's rows.
+        self.cg.chunks(self.rows as usize, 1, 0, |r, _| {
+            self.cur_row.set(Some(r));
+            let res = body(self);
+            self.cur_row.set(None);
+            res
+        })
     }
 
     /// A private constant table of `data` in precision `dt`.
